@@ -1,0 +1,118 @@
+// The adaptive policy: Google SRE client-side throttling as go-zero's `core/breaker` implements it.
+// Mirrored by src/engine-js/adaptive.ts.
+
+import {
+  ADAPTIVE_HEADER_SIZE, BUCKET_SIZE, DECISION_DROP, DECISION_PASS, FLAG_LAST_PASS, FLAG_PASS,
+  OUTCOME_FAILURE, OUTCOME_SUCCESS, POLICY_BUCKETS, POLICY_FORCE_PASS_MS, POLICY_K, POLICY_MIN_K,
+  POLICY_PROTECTION, POLICY_RECORD_SIZE, POLICY_TABLE_OFFSET, SLOT_ACCEPTS, SLOT_BUCKET, SLOT_FAILING,
+  SLOT_FLAGS, SLOT_GEN, SLOT_LAST_PASS, SLOT_POLICY, SLOT_RNG, SLOT_TOTAL, SLOT_WORKING,
+} from "../src/core/layout";
+import { draw, seedState } from "./random";
+import { addDrop, addFailure, addSuccesses, bucketNumber, foldPending, policyOf, roll } from "./window";
+
+/**
+ * (Re)initialises an adaptive slot under policy record `policyIndex`: an empty window whose current
+ * bucket is the one `now` falls in. The generation goes up by one, so permits issued to an earlier
+ * occupant of the slot settle nothing.
+ */
+export function initAdaptive(slot: u32, policyIndex: u32, seed: u32, now: f64): void {
+  const policy = POLICY_TABLE_OFFSET + policyIndex * POLICY_RECORD_SIZE;
+  const generation = load<u16>(slot + SLOT_GEN) + 1;
+  memory.fill(slot, 0, ADAPTIVE_HEADER_SIZE + <u32>load<u8>(policy + POLICY_BUCKETS) * BUCKET_SIZE);
+  store<u8>(slot + SLOT_POLICY, <u8>policyIndex);
+  store<u16>(slot + SLOT_GEN, generation);
+  store<u32>(slot + SLOT_RNG, seedState(seed));
+  store<u32>(slot + SLOT_BUCKET, bucketNumber(policy, now));
+  updatePass(slot, policy);
+}
+
+/**
+ * go-zero's drop ratio before the working-bucket discount, from the window sums:
+ *
+ *   w     = max(minK, k − (k − minK) · failing / buckets)      k decays 1.5 → 1.1 over failing buckets
+ *   ratio = (total − protection − w · accepts) / (total + 1)   SRE book, eq. 21-1, with protection
+ *
+ * ratio ≤ 0 means "pass"; the operand order matches go-zero so the floats agree bit for bit.
+ */
+export function rawDropRatio(slot: u32, policy: u32): f64 {
+  const k = load<f64>(policy + POLICY_K);
+  const minK = load<f64>(policy + POLICY_MIN_K);
+  const buckets = <f64>load<u8>(policy + POLICY_BUCKETS);
+  let w = k - (k - minK) * <f64>load<u8>(slot + SLOT_FAILING) / buckets;
+  if (w < minK) w = minK;
+  const total = <f64>load<u32>(slot + SLOT_TOTAL);
+  const accepts = <f64>load<u32>(slot + SLOT_ACCEPTS);
+  return (total - load<f64>(policy + POLICY_PROTECTION) - w * accepts) / (total + 1);
+}
+
+/** Keeps FLAG_PASS equal to (rawDropRatio ≤ 0); called after every change to the window. */
+export function updatePass(slot: u32, policy: u32): void {
+  const flags = load<u8>(slot + SLOT_FLAGS);
+  store<u8>(slot + SLOT_FLAGS, rawDropRatio(slot, policy) <= 0 ? flags | FLAG_PASS : flags & ~FLAG_PASS);
+}
+
+/**
+ * Decides one call (go-zero `accept()` followed by `markDrop()` on a drop):
+ *   ratio ≤ 0                                  → pass (lastPass untouched)
+ *   a draw passed once and > forcePassMs since → pass, lastPass = now (at least one probe a second)
+ *   else ratio ·= (buckets − working) / buckets, drop iff draw < ratio (the drop is counted at once),
+ *   and a pass from the draw sets lastPass = now.
+ */
+export function allowAdaptive(slot: u32, now: f64): i32 {
+  const policy = policyOf(slot);
+  const folded = foldPending(slot);
+  if (roll(slot, policy, now) || folded) updatePass(slot, policy);
+  let ratio = rawDropRatio(slot, policy);
+  if (ratio <= 0) return DECISION_PASS;
+  const flags = load<u8>(slot + SLOT_FLAGS);
+  if ((flags & FLAG_LAST_PASS) != 0
+    && now - load<f64>(slot + SLOT_LAST_PASS) > load<f64>(policy + POLICY_FORCE_PASS_MS)) {
+    store<f64>(slot + SLOT_LAST_PASS, now);
+    return DECISION_PASS;
+  }
+  const buckets = <u32>load<u8>(policy + POLICY_BUCKETS);
+  ratio *= <f64>(buckets - <u32>load<u8>(slot + SLOT_WORKING)) / <f64>buckets;
+  if (draw(slot) < ratio) {
+    addDrop(slot); // the ratio only grows, so FLAG_PASS stays clear
+    return DECISION_DROP;
+  }
+  store<f64>(slot + SLOT_LAST_PASS, now);
+  store<u8>(slot + SLOT_FLAGS, flags | FLAG_LAST_PASS);
+  return DECISION_PASS;
+}
+
+/**
+ * Settles one permit. A generation other than the slot's (the slot was reset or reused since the
+ * permit was issued) changes nothing. Successes can only lower the ratio, so FLAG_PASS needs no
+ * recomputation when it is already set; that is also why the facade may count successes in
+ * `pending` without asking, and why folding them first keeps every decision exact.
+ */
+export function recordAdaptive(slot: u32, generation: u32, outcome: u32, now: f64): void {
+  if (<u32>load<u16>(slot + SLOT_GEN) != generation) return;
+  const policy = policyOf(slot);
+  const folded = foldPending(slot);
+  const changed = roll(slot, policy, now) || folded;
+  if (outcome == OUTCOME_SUCCESS) {
+    addSuccesses(slot, 1);
+    if (changed || (load<u8>(slot + SLOT_FLAGS) & FLAG_PASS) == 0) updatePass(slot, policy);
+  } else if (outcome == OUTCOME_FAILURE) {
+    addFailure(slot);
+    updatePass(slot, policy);
+  } else if (changed) {
+    updatePass(slot, policy);
+  }
+}
+
+/**
+ * The probability that the next call is dropped by the draw: max(0, ratio) discounted by the
+ * working buckets (the force pass aside). Rolls the window to `now` first.
+ */
+export function dropProbability(slot: u32, now: f64): f64 {
+  const policy = policyOf(slot);
+  const folded = foldPending(slot);
+  if (roll(slot, policy, now) || folded) updatePass(slot, policy);
+  const ratio = rawDropRatio(slot, policy);
+  if (ratio <= 0) return 0;
+  const buckets = <u32>load<u8>(policy + POLICY_BUCKETS);
+  return ratio * (<f64>(buckets - <u32>load<u8>(slot + SLOT_WORKING)) / <f64>buckets);
+}

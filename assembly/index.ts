@@ -1,0 +1,5 @@
+// The wasm core's exports: integers and floats only, no strings, no objects, no imports.
+// The TypeScript engine (src/engine-js/index.ts) exports the same names with the same meaning;
+// src/engine.ts types them once as `Core`.
+
+export { initAdaptive, allowAdaptive, recordAdaptive, dropProbability } from "./adaptive";

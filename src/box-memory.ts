@@ -1,0 +1,222 @@
+// One box's memory and the hot path over it, the same for both engines.
+//
+// The seam: a call into wasm costs more than a breaker operation, so the facade crosses it only
+// when the core has work to do.
+//   allow  — the core keeps FLAG_PASS equal to "drop ratio ≤ 0", and a window changes only at a
+//            bucket boundary or through the core, so while the flag is set and the slot is still in
+//            the bucket of `now`, the call passes on reads of the shared memory alone.
+//   accept — while the slot is in the bucket of `now`, a success is counted in the slot's `pending`
+//            byte; the core folds those into the bucket before anything else it does to the slot.
+//            A success can only lower a drop ratio, so no decision changes by waiting. Failures,
+//            and successes that find the bucket changed or `pending` full, go to the core at once.
+// Decisions, and every byte once folded, are therefore those of calling the core per operation
+// (test/facade.test.ts checks this against the engines driven directly).
+
+import {
+  BOX_MAGIC, BOX_MAGIC_OFFSET, BOX_VERSION_OFFSET, BUCKET_DROP, BUCKET_FAILURE, BUCKET_SIZE, DECISION_DROP,
+  FLAG_PASS, KIND_ADAPTIVE, LAYOUT_VERSION, OUTCOME_SUCCESS, PENDING_LIMIT, POLICY_BUCKETS, POLICY_BUCKET_MS,
+  POLICY_EPOCH, POLICY_FORCE_PASS_MS, POLICY_K, POLICY_KIND, POLICY_LIMIT, POLICY_MIN_K, POLICY_PROTECTION,
+  POLICY_RECORD_SIZE, POLICY_SLOT_SIZE, POLICY_TABLE_OFFSET, ADAPTIVE_HEADER_SIZE, SLOTS_OFFSET, SLOT_ACCEPTS,
+  SLOT_ALIGN, SLOT_BUCKET, SLOT_FLAGS, SLOT_GEN, SLOT_PENDING, SLOT_POLICY, SLOT_TOTAL,
+} from "./core/layout.js";
+import { coarseNow } from "./clock.js";
+import { createEngine, type Core, type Engine, type EngineChoice, type EngineName } from "./engine.js";
+import { bucketNumber } from "./engine-js/window.js";
+import type { AdaptivePolicy } from "./options.js";
+import { Permits } from "./permits.js";
+
+/** Window sums of one slot, as `stats()` reports them. */
+export interface WindowCounts {
+  requests: number;
+  successes: number;
+  failures: number;
+  drops: number;
+  dropRatio: number;
+}
+
+export class BoxMemory {
+  readonly engine: Engine;
+  readonly core: Core;
+  readonly permits = new Permits();
+  u8!: Uint8Array;
+  u16!: Uint16Array;
+  u32!: Uint32Array;
+  f64!: Float64Array;
+  buffer!: ArrayBuffer;
+
+  private readonly clock: (() => number) | undefined;
+  private latest: number;
+  private readonly seed: number;
+  private slotsMade = 0;
+  private top = SLOTS_OFFSET;
+  private readonly freeSlots = new Map<number, number[]>();
+  private readonly policyIndex = new Map<string, number>();
+  /** Per policy: the `now` the cached bucket number was computed for, and that number. */
+  private readonly bucketTime = new Float64Array(POLICY_LIMIT).fill(NaN);
+  private readonly bucketCurrent = new Float64Array(POLICY_LIMIT);
+
+  constructor(engine: EngineChoice, clock: (() => number) | undefined, seed: number, initialSlotBytes: number) {
+    this.engine = createEngine(engine, SLOTS_OFFSET + initialSlotBytes);
+    this.core = this.engine.core;
+    this.clock = clock;
+    this.seed = seed;
+    this.refreshViews();
+    this.u32[BOX_MAGIC_OFFSET >>> 2] = BOX_MAGIC;
+    this.u32[BOX_VERSION_OFFSET >>> 2] = LAYOUT_VERSION;
+    this.latest = -Infinity;
+    this.latest = this.now();
+  }
+
+  get engineName(): EngineName {
+    return this.engine.name;
+  }
+
+  /** The time for this operation: never below the previous reading (NaN counts as no change). */
+  now(): number {
+    const time = this.clock === undefined ? coarseNow() : this.clock();
+    if (time > this.latest) this.latest = time;
+    return this.latest;
+  }
+
+  /** The policy record index for `policy`, written on first use. Equal policies share a record. */
+  policy(policy: AdaptivePolicy): number {
+    const key = `${policy.buckets}/${policy.bucketMs}/${policy.k}/${policy.minK}/${policy.protection}/${policy.forcePassMs}`;
+    let index = this.policyIndex.get(key);
+    if (index !== undefined) return index;
+    index = this.policyIndex.size;
+    if (index === POLICY_LIMIT) {
+      throw new RangeError(`breakerbox: a box holds at most ${POLICY_LIMIT} distinct policies`);
+    }
+    const record = POLICY_TABLE_OFFSET + index * POLICY_RECORD_SIZE;
+    const slotSize = Math.ceil((ADAPTIVE_HEADER_SIZE + policy.buckets * BUCKET_SIZE) / SLOT_ALIGN) * SLOT_ALIGN;
+    this.u8[record + POLICY_KIND] = KIND_ADAPTIVE;
+    this.u8[record + POLICY_BUCKETS] = policy.buckets;
+    this.u16[(record + POLICY_SLOT_SIZE) >>> 1] = slotSize;
+    this.f64[(record + POLICY_EPOCH) >>> 3] = this.now();
+    this.f64[(record + POLICY_BUCKET_MS) >>> 3] = policy.bucketMs;
+    this.f64[(record + POLICY_K) >>> 3] = policy.k;
+    this.f64[(record + POLICY_MIN_K) >>> 3] = policy.minK;
+    this.f64[(record + POLICY_PROTECTION) >>> 3] = policy.protection;
+    this.f64[(record + POLICY_FORCE_PASS_MS) >>> 3] = policy.forcePassMs;
+    this.policyIndex.set(key, index);
+    return index;
+  }
+
+  /** Bytes one slot of policy record `index` takes. */
+  slotSize(index: number): number {
+    return this.u16[(POLICY_TABLE_OFFSET + index * POLICY_RECORD_SIZE + POLICY_SLOT_SIZE) >>> 1];
+  }
+
+  /** A fresh slot under policy record `index`: a freed one of the same size, or new memory. */
+  allocate(index: number): number {
+    const size = this.slotSize(index);
+    const free = this.freeSlots.get(size);
+    let slot: number;
+    if (free !== undefined && free.length > 0) {
+      slot = free.pop()!;
+    } else {
+      slot = this.top;
+      if (slot + size > this.buffer.byteLength) {
+        this.engine.grow(Math.max(slot + size, this.buffer.byteLength * 2));
+        this.refreshViews();
+      }
+      this.top = slot + size;
+    }
+    const seed = (this.seed ^ Math.imul(++this.slotsMade, 0x9e3779b1)) >>> 0;
+    this.core.initAdaptive(slot, index, seed, this.now());
+    return slot;
+  }
+
+  /** Returns a slot to its free list. Its generation keeps rising, so its permits stay dead. */
+  release(slot: number): void {
+    const size = this.slotSize(this.u8[slot + SLOT_POLICY]);
+    let free = this.freeSlots.get(size);
+    if (free === undefined) this.freeSlots.set(size, (free = []));
+    free.push(slot);
+  }
+
+  /** Clears a slot's window and bumps its generation (permits already issued settle nothing). */
+  reset(slot: number): void {
+    const seed = (this.seed ^ Math.imul(++this.slotsMade, 0x9e3779b1)) >>> 0;
+    this.core.initAdaptive(slot, this.u8[slot + SLOT_POLICY], seed, this.now());
+  }
+
+  /** Bytes of memory in use by the box (header, tables and every slot ever allocated). */
+  get bytesUsed(): number {
+    return this.top;
+  }
+
+  /** Bytes of memory reserved (the engine's buffer). */
+  get bytesReserved(): number {
+    return this.buffer.byteLength;
+  }
+
+  // ── The hot path ─────────────────────────────────────────────────────────────────────────────
+
+  /** Whether a call on `slot` passes: on the shared memory when it can, else by the core. */
+  decide(slot: number): boolean {
+    const now = this.now();
+    if ((this.u8[slot + SLOT_FLAGS] & FLAG_PASS) !== 0
+      && this.u32[(slot + SLOT_BUCKET) >>> 2] === this.bucketOf(this.u8[slot + SLOT_POLICY], now)) {
+      return true;
+    }
+    return this.core.allowAdaptive(slot, now) !== DECISION_DROP;
+  }
+
+  /** Generation of a slot, which its permits carry. */
+  generation(slot: number): number {
+    return this.u16[(slot + SLOT_GEN) >>> 1];
+  }
+
+  /** Settles one permit of `generation`: a success in the current bucket is only counted. */
+  settle(slot: number, generation: number, outcome: number): void {
+    const now = this.now();
+    if (outcome === OUTCOME_SUCCESS && this.u16[(slot + SLOT_GEN) >>> 1] === generation
+      && this.u32[(slot + SLOT_BUCKET) >>> 2] === this.bucketOf(this.u8[slot + SLOT_POLICY], now)) {
+      const pending = this.u8[slot + SLOT_PENDING];
+      if (pending < PENDING_LIMIT) {
+        this.u8[slot + SLOT_PENDING] = pending + 1;
+        return;
+      }
+    }
+    this.core.recordAdaptive(slot, generation, outcome, now);
+  }
+
+  /** The bucket number of `now` under policy record `policy`, computed once per distinct `now`. */
+  private bucketOf(policy: number, now: number): number {
+    if (this.bucketTime[policy] === now) return this.bucketCurrent[policy];
+    const current = bucketNumber(this, POLICY_TABLE_OFFSET + policy * POLICY_RECORD_SIZE, now);
+    this.bucketTime[policy] = now;
+    this.bucketCurrent[policy] = current;
+    return current;
+  }
+
+  /** Window sums and drop ratio of a slot at the current time. */
+  counts(slot: number): WindowCounts {
+    const dropRatio = this.core.dropProbability(slot, this.now());
+    const buckets = this.u8[POLICY_TABLE_OFFSET + this.u8[slot + SLOT_POLICY] * POLICY_RECORD_SIZE + POLICY_BUCKETS];
+    let failures = 0;
+    let drops = 0;
+    for (let i = 0; i < buckets; i++) {
+      const bucket = slot + ADAPTIVE_HEADER_SIZE + i * BUCKET_SIZE;
+      failures += this.u32[(bucket + BUCKET_FAILURE) >>> 2];
+      drops += this.u32[(bucket + BUCKET_DROP) >>> 2];
+    }
+    return {
+      requests: this.u32[(slot + SLOT_TOTAL) >>> 2],
+      successes: this.u32[(slot + SLOT_ACCEPTS) >>> 2],
+      failures,
+      drops,
+      dropRatio,
+    };
+  }
+
+  private refreshViews(): void {
+    const buffer = this.engine.buffer();
+    this.buffer = buffer;
+    this.u8 = new Uint8Array(buffer);
+    this.u16 = new Uint16Array(buffer);
+    this.u32 = new Uint32Array(buffer);
+    this.f64 = new Float64Array(buffer);
+  }
+}

@@ -1,0 +1,119 @@
+// The adaptive policy: Google SRE client-side throttling as go-zero's `core/breaker` implements it.
+// Mirrors assembly/adaptive.ts.
+
+import {
+  ADAPTIVE_HEADER_SIZE, BUCKET_SIZE, DECISION_DROP, DECISION_PASS, FLAG_LAST_PASS, FLAG_PASS,
+  OUTCOME_FAILURE, OUTCOME_SUCCESS, POLICY_BUCKETS, POLICY_FORCE_PASS_MS, POLICY_K, POLICY_MIN_K,
+  POLICY_PROTECTION, POLICY_RECORD_SIZE, POLICY_TABLE_OFFSET, SLOT_ACCEPTS, SLOT_BUCKET, SLOT_FAILING,
+  SLOT_FLAGS, SLOT_GEN, SLOT_LAST_PASS, SLOT_POLICY, SLOT_RNG, SLOT_TOTAL, SLOT_WORKING,
+} from "../core/layout.js";
+import type { Views } from "./memory.js";
+import { draw, seedState } from "./random.js";
+import { addDrop, addFailure, addSuccesses, bucketNumber, foldPending, policyOf, roll } from "./window.js";
+
+/**
+ * (Re)initialises an adaptive slot under policy record `policyIndex`: an empty window whose current
+ * bucket is the one `now` falls in. The generation goes up by one, so permits issued to an earlier
+ * occupant of the slot settle nothing.
+ */
+export function initAdaptive(m: Views, slot: number, policyIndex: number, seed: number, now: number): void {
+  const policy = POLICY_TABLE_OFFSET + policyIndex * POLICY_RECORD_SIZE;
+  const generation = m.u16[(slot + SLOT_GEN) >>> 1] + 1;
+  m.u8.fill(0, slot, slot + ADAPTIVE_HEADER_SIZE + m.u8[policy + POLICY_BUCKETS] * BUCKET_SIZE);
+  m.u8[slot + SLOT_POLICY] = policyIndex;
+  m.u16[(slot + SLOT_GEN) >>> 1] = generation;
+  m.u32[(slot + SLOT_RNG) >>> 2] = seedState(seed >>> 0);
+  m.u32[(slot + SLOT_BUCKET) >>> 2] = bucketNumber(m, policy, now);
+  updatePass(m, slot, policy);
+}
+
+/**
+ * go-zero's drop ratio before the working-bucket discount, from the window sums:
+ *
+ *   w     = max(minK, k − (k − minK) · failing / buckets)      k decays 1.5 → 1.1 over failing buckets
+ *   ratio = (total − protection − w · accepts) / (total + 1)   SRE book, eq. 21-1, with protection
+ *
+ * ratio ≤ 0 means "pass"; the operand order matches go-zero so the floats agree bit for bit.
+ */
+export function rawDropRatio(m: Views, slot: number, policy: number): number {
+  const k = m.f64[(policy + POLICY_K) >>> 3];
+  const minK = m.f64[(policy + POLICY_MIN_K) >>> 3];
+  const buckets = m.u8[policy + POLICY_BUCKETS];
+  let w = k - (k - minK) * m.u8[slot + SLOT_FAILING] / buckets;
+  if (w < minK) w = minK;
+  const total = m.u32[(slot + SLOT_TOTAL) >>> 2];
+  const accepts = m.u32[(slot + SLOT_ACCEPTS) >>> 2];
+  return (total - m.f64[(policy + POLICY_PROTECTION) >>> 3] - w * accepts) / (total + 1);
+}
+
+/** Keeps FLAG_PASS equal to (rawDropRatio ≤ 0); called after every change to the window. */
+export function updatePass(m: Views, slot: number, policy: number): void {
+  const flags = m.u8[slot + SLOT_FLAGS];
+  m.u8[slot + SLOT_FLAGS] = rawDropRatio(m, slot, policy) <= 0 ? flags | FLAG_PASS : flags & ~FLAG_PASS;
+}
+
+/**
+ * Decides one call (go-zero `accept()` followed by `markDrop()` on a drop):
+ *   ratio ≤ 0                                  → pass (lastPass untouched)
+ *   a draw passed once and > forcePassMs since → pass, lastPass = now (at least one probe a second)
+ *   else ratio ·= (buckets − working) / buckets, drop iff draw < ratio (the drop is counted at once),
+ *   and a pass from the draw sets lastPass = now.
+ */
+export function allowAdaptive(m: Views, slot: number, now: number): number {
+  const policy = policyOf(m, slot);
+  const folded = foldPending(m, slot);
+  if (roll(m, slot, policy, now) || folded) updatePass(m, slot, policy);
+  let ratio = rawDropRatio(m, slot, policy);
+  if (ratio <= 0) return DECISION_PASS;
+  const flags = m.u8[slot + SLOT_FLAGS];
+  if ((flags & FLAG_LAST_PASS) !== 0
+    && now - m.f64[(slot + SLOT_LAST_PASS) >>> 3] > m.f64[(policy + POLICY_FORCE_PASS_MS) >>> 3]) {
+    m.f64[(slot + SLOT_LAST_PASS) >>> 3] = now;
+    return DECISION_PASS;
+  }
+  const buckets = m.u8[policy + POLICY_BUCKETS];
+  ratio *= (buckets - m.u8[slot + SLOT_WORKING]) / buckets;
+  if (draw(m, slot) < ratio) {
+    addDrop(m, slot); // the ratio only grows, so FLAG_PASS stays clear
+    return DECISION_DROP;
+  }
+  m.f64[(slot + SLOT_LAST_PASS) >>> 3] = now;
+  m.u8[slot + SLOT_FLAGS] = flags | FLAG_LAST_PASS;
+  return DECISION_PASS;
+}
+
+/**
+ * Settles one permit. A generation other than the slot's (the slot was reset or reused since the
+ * permit was issued) changes nothing. Successes can only lower the ratio, so FLAG_PASS needs no
+ * recomputation when it is already set; that is also why the facade may count successes in
+ * `pending` without asking, and why folding them first keeps every decision exact.
+ */
+export function recordAdaptive(m: Views, slot: number, generation: number, outcome: number, now: number): void {
+  if (m.u16[(slot + SLOT_GEN) >>> 1] !== generation) return;
+  const policy = policyOf(m, slot);
+  const folded = foldPending(m, slot);
+  const changed = roll(m, slot, policy, now) || folded;
+  if (outcome === OUTCOME_SUCCESS) {
+    addSuccesses(m, slot, 1);
+    if (changed || (m.u8[slot + SLOT_FLAGS] & FLAG_PASS) === 0) updatePass(m, slot, policy);
+  } else if (outcome === OUTCOME_FAILURE) {
+    addFailure(m, slot);
+    updatePass(m, slot, policy);
+  } else if (changed) {
+    updatePass(m, slot, policy);
+  }
+}
+
+/**
+ * The probability that the next call is dropped by the draw: max(0, ratio) discounted by the
+ * working buckets (the force pass aside). Rolls the window to `now` first.
+ */
+export function dropProbability(m: Views, slot: number, now: number): number {
+  const policy = policyOf(m, slot);
+  const folded = foldPending(m, slot);
+  if (roll(m, slot, policy, now) || folded) updatePass(m, slot, policy);
+  const ratio = rawDropRatio(m, slot, policy);
+  if (ratio <= 0) return 0;
+  const buckets = m.u8[policy + POLICY_BUCKETS];
+  return ratio * ((buckets - m.u8[slot + SLOT_WORKING]) / buckets);
+}

@@ -1,0 +1,75 @@
+// Numeric permits for the zero-allocation path. A token is a sequence number; the table remembers
+// which numbers are outstanding, the slot and the generation of the slot each was issued under. Settling
+// retires the number, so a stale or doubled settlement finds nothing and changes nothing.
+//
+// The table is open addressing without probing: token t lives at t & mask. Issuing onto a taken
+// place doubles the table (rare: it needs as many outstanding permits as places), so a live permit
+// is never overwritten. Tokens stay in [1, 2^30): positive Smis, never boxed; 0 means "dropped".
+
+const TOKEN_MASK = 0x3fffffff;
+/** Permits that may be outstanding at once in one box. */
+export const MAX_PERMITS = 1 << 24;
+
+export class Permits {
+  private live = new Int32Array(64);
+  private slots = new Int32Array(64);
+  private generations = new Uint16Array(64);
+  private mask = 63;
+  private sequence = 0;
+  /** Set by `redeem`: the generation of the permit it retired. */
+  generation = 0;
+
+  /** A new outstanding token for `slot`, whose generation is `generation`. */
+  issue(slot: number, generation: number): number {
+    let token = (this.sequence + 1) & TOKEN_MASK || 1;
+    let place = token & this.mask;
+    while (this.live[place] !== 0) {
+      if (this.live[place] === token) token = (token + 1) & TOKEN_MASK || 1; // still out after 2^30 issues: skip it
+      else this.grow();
+      place = token & this.mask;
+    }
+    this.sequence = token;
+    this.live[place] = token;
+    this.slots[place] = slot;
+    this.generations[place] = generation;
+    return token;
+  }
+
+  /**
+   * Retires an outstanding token issued for `slot` and returns true, leaving the slot's generation
+   * at issue in `this.generation`. Any other number (stale, doubled, forged, another slot's)
+   * returns false and changes nothing.
+   */
+  redeem(token: number, slot: number): boolean {
+    const place = token & this.mask;
+    if (this.live[place] !== token || token === 0 || this.slots[place] !== slot) return false;
+    this.live[place] = 0;
+    this.generation = this.generations[place];
+    return true;
+  }
+
+  private grow(): void {
+    const size = (this.mask + 1) * 2;
+    if (size > MAX_PERMITS) {
+      throw new RangeError(
+        `breakerbox: ${MAX_PERMITS} permits are outstanding in one box; settle every token with accept() or reject()`,
+      );
+    }
+    const live = new Int32Array(size);
+    const slots = new Int32Array(size);
+    const generations = new Uint16Array(size);
+    const mask = size - 1;
+    for (let i = 0; i <= this.mask; i++) {
+      const token = this.live[i];
+      if (token === 0) continue;
+      const place = token & mask; // distinct places stay distinct in a larger table
+      live[place] = token;
+      slots[place] = this.slots[i];
+      generations[place] = this.generations[i];
+    }
+    this.live = live;
+    this.slots = slots;
+    this.generations = generations;
+    this.mask = mask;
+  }
+}
