@@ -40,7 +40,8 @@ export function compileCore(): WebAssembly.Module {
 }
 
 export function createWasmEngine(bytes: number): Engine {
-  const instance = new WebAssembly.Instance(compileCore(), {});
+  const module = compileCore(); // first: it explains a missing WebAssembly
+  const instance = new WebAssembly.Instance(module, {});
   const exports = instance.exports as unknown as Core & { memory: WebAssembly.Memory };
   const memory = exports.memory;
   const engine: Engine = {

@@ -1,0 +1,48 @@
+// Shared by the suites: every behavioural case runs on both engines.
+import { BoxMemory } from "../src/box-memory.js";
+import { adaptivePolicy, type AdaptiveOptions } from "../src/options.js";
+import type { EngineName } from "../src/engine.js";
+
+export const engines: readonly EngineName[] = ["wasm", "js"];
+
+/** A manual clock: tests move time by assigning `clock.t`. */
+export class ManualClock {
+  t = 0;
+  readonly now = (): number => this.t;
+}
+
+/** A box memory on `engine` with one adaptive slot, driven through the core directly. */
+export function adaptiveSlot(engine: EngineName, clock: ManualClock, options: AdaptiveOptions = {}, seed = 42) {
+  const memory = new BoxMemory(engine, clock.now, seed, 4096);
+  const policy = memory.policy(adaptivePolicy(options as Record<string, unknown>));
+  const slot = memory.allocate(policy);
+  const core = memory.core;
+  return {
+    memory,
+    slot,
+    core,
+    allow: (): boolean => core.allowAdaptive(slot, clock.t) === 1,
+    success: (count = 1): void => {
+      for (let i = 0; i < count; i++) core.recordAdaptive(slot, memory.generation(slot), 0, clock.t);
+    },
+    failure: (count = 1): void => {
+      for (let i = 0; i < count; i++) core.recordAdaptive(slot, memory.generation(slot), 1, clock.t);
+    },
+    probability: (): number => core.dropProbability(slot, clock.t),
+  };
+}
+
+/** The bytes of a memory that the box uses (header, policies and slots). */
+export function usedBytes(memory: BoxMemory): Uint8Array {
+  return new Uint8Array(memory.buffer, 0, memory.bytesUsed).slice();
+}
+
+/** First byte where the used memories of two boxes differ, or -1 (fast enough to call every step). */
+export function firstDifference(a: BoxMemory, b: BoxMemory): number {
+  if (a.bytesUsed !== b.bytesUsed) return Math.min(a.bytesUsed, b.bytesUsed);
+  const x = Buffer.from(a.buffer, 0, a.bytesUsed);
+  const y = Buffer.from(b.buffer, 0, b.bytesUsed);
+  if (x.equals(y)) return -1;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return i;
+  return -1;
+}
