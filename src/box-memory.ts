@@ -19,7 +19,7 @@ import {
   POLICY_RECORD_SIZE, POLICY_SLOT_SIZE, POLICY_TABLE_OFFSET, ADAPTIVE_HEADER_SIZE, SLOTS_OFFSET, SLOT_ACCEPTS,
   SLOT_ALIGN, SLOT_BUCKET, SLOT_FLAGS, SLOT_GEN, SLOT_PENDING, SLOT_POLICY, SLOT_TOTAL,
 } from "./core/layout.js";
-import { coarseNow } from "./clock.js";
+import { coarseNow, lastReading, tick } from "./clock.js";
 import { createEngine, type Core, type Engine, type EngineChoice, type EngineName } from "./engine.js";
 import { bucketNumber } from "./engine-js/window.js";
 import type { AdaptivePolicy } from "./options.js";
@@ -51,9 +51,13 @@ export class BoxMemory {
   private top = SLOTS_OFFSET;
   private readonly freeSlots = new Map<number, number[]>();
   private readonly policyIndex = new Map<string, number>();
-  /** Per policy: the `now` the cached bucket number was computed for, and that number. */
+  /**
+   * Per policy, the bucket number of the time, cached with what it was computed from: the default
+   * clock's reading number (`bucketTick`), or a user clock's time (`bucketTime`).
+   */
+  private readonly bucketTick = new Int32Array(POLICY_LIMIT).fill(-1);
   private readonly bucketTime = new Float64Array(POLICY_LIMIT).fill(NaN);
-  private readonly bucketCurrent = new Float64Array(POLICY_LIMIT);
+  private readonly bucketCurrent = new Uint32Array(POLICY_LIMIT);
 
   constructor(engine: EngineChoice, clock: (() => number) | undefined, seed: number, initialSlotBytes: number) {
     this.engine = createEngine(engine, SLOTS_OFFSET + initialSlotBytes);
@@ -74,6 +78,37 @@ export class BoxMemory {
   /** The time for this operation: never below the previous reading (NaN counts as no change). */
   now(): number {
     const time = this.clock === undefined ? coarseNow() : this.clock();
+    if (time > this.latest) this.latest = time;
+    return this.latest;
+  }
+
+  /**
+   * The number of the bucket the time falls in under policy record `policy`, for the fast path.
+   * With the default clock it is worked out once per clock reading; with a user clock, once per
+   * distinct time the clock returns.
+   */
+  private currentBucket(policy: number): number {
+    if (this.clock === undefined) {
+      const reading = tick();
+      if (this.bucketTick[policy] !== reading) {
+        this.bucketTick[policy] = reading;
+        this.bucketCurrent[policy] = this.bucketAt(policy, this.clamp(lastReading()));
+      }
+      return this.bucketCurrent[policy];
+    }
+    const now = this.now();
+    if (this.bucketTime[policy] !== now) {
+      this.bucketTime[policy] = now;
+      this.bucketCurrent[policy] = this.bucketAt(policy, now);
+    }
+    return this.bucketCurrent[policy];
+  }
+
+  private bucketAt(policy: number, now: number): number {
+    return bucketNumber(this, POLICY_TABLE_OFFSET + policy * POLICY_RECORD_SIZE, now);
+  }
+
+  private clamp(time: number): number {
     if (time > this.latest) this.latest = time;
     return this.latest;
   }
@@ -153,14 +188,16 @@ export class BoxMemory {
 
   // ── The hot path ─────────────────────────────────────────────────────────────────────────────
 
-  /** Whether a call on `slot` passes: on the shared memory when it can, else by the core. */
+  /**
+   * Whether a call on `slot` passes: on the shared memory alone while the slot passes for its
+   * bucket and the time is still in that bucket, else by the core (which then reads the clock).
+   */
   decide(slot: number): boolean {
-    const now = this.now();
     if ((this.u8[slot + SLOT_FLAGS] & FLAG_PASS) !== 0
-      && this.u32[(slot + SLOT_BUCKET) >>> 2] === this.bucketOf(this.u8[slot + SLOT_POLICY], now)) {
+      && this.u32[(slot + SLOT_BUCKET) >>> 2] === this.currentBucket(this.u8[slot + SLOT_POLICY])) {
       return true;
     }
-    return this.core.allowAdaptive(slot, now) !== DECISION_DROP;
+    return this.core.allowAdaptive(slot, this.now()) !== DECISION_DROP;
   }
 
   /** Generation of a slot, which its permits carry. */
@@ -170,25 +207,15 @@ export class BoxMemory {
 
   /** Settles one permit of `generation`: a success in the current bucket is only counted. */
   settle(slot: number, generation: number, outcome: number): void {
-    const now = this.now();
     if (outcome === OUTCOME_SUCCESS && this.u16[(slot + SLOT_GEN) >>> 1] === generation
-      && this.u32[(slot + SLOT_BUCKET) >>> 2] === this.bucketOf(this.u8[slot + SLOT_POLICY], now)) {
+      && this.u32[(slot + SLOT_BUCKET) >>> 2] === this.currentBucket(this.u8[slot + SLOT_POLICY])) {
       const pending = this.u8[slot + SLOT_PENDING];
       if (pending < PENDING_LIMIT) {
         this.u8[slot + SLOT_PENDING] = pending + 1;
         return;
       }
     }
-    this.core.recordAdaptive(slot, generation, outcome, now);
-  }
-
-  /** The bucket number of `now` under policy record `policy`, computed once per distinct `now`. */
-  private bucketOf(policy: number, now: number): number {
-    if (this.bucketTime[policy] === now) return this.bucketCurrent[policy];
-    const current = bucketNumber(this, POLICY_TABLE_OFFSET + policy * POLICY_RECORD_SIZE, now);
-    this.bucketTime[policy] = now;
-    this.bucketCurrent[policy] = current;
-    return current;
+    this.core.recordAdaptive(slot, generation, outcome, this.now());
   }
 
   /** Window sums and drop ratio of a slot at the current time. */
