@@ -93,6 +93,15 @@ describe.each(engines)("Breaker on the %s engine", (engine) => {
     expect(breaker.stats().reasons).toEqual(["reason 3", "reason 4", "reason 5", "reason 6", "reason 7"]);
   });
 
+  it("with the default clock, counts every settlement across clock readings", async () => {
+    const breaker = new Breaker({ engine });
+    for (let round = 0; round < 5; round++) {
+      for (let i = 0; i < 2000; i++) breaker.accept(breaker.tryAcquire());
+      await new Promise((resolve) => setTimeout(resolve, 3)); // lets the clock take new readings
+    }
+    expect(breaker.stats()).toMatchObject({ requests: 10_000, successes: 10_000, dropRatio: 0 });
+  });
+
   it("replays exactly from the same seed and clock", () => {
     const run = () => {
       const clock = new ManualClock();
