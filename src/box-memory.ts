@@ -10,7 +10,7 @@
 //            A success can only lower a drop ratio, so no decision changes by waiting. Failures,
 //            and successes that find the bucket changed or `pending` full, go to the core at once.
 // Decisions, and every byte once folded, are therefore those of calling the core per operation
-// (test/facade.test.ts checks this against the engines driven directly).
+// (test/lockstep.test.ts checks this against both engines driven directly).
 
 import {
   BOX_MAGIC, BOX_MAGIC_OFFSET, BOX_VERSION_OFFSET, BUCKET_DROP, BUCKET_FAILURE, BUCKET_SIZE, DECISION_DROP,
@@ -157,8 +157,7 @@ export class BoxMemory {
       }
       this.top = slot + size;
     }
-    const seed = (this.seed ^ Math.imul(++this.slotsMade, 0x9e3779b1)) >>> 0;
-    this.core.initAdaptive(slot, index, seed, this.now());
+    this.core.initAdaptive(slot, index, this.nextSeed(), this.now());
     return slot;
   }
 
@@ -172,8 +171,12 @@ export class BoxMemory {
 
   /** Clears a slot's window and bumps its generation (permits already issued settle nothing). */
   reset(slot: number): void {
-    const seed = (this.seed ^ Math.imul(++this.slotsMade, 0x9e3779b1)) >>> 0;
-    this.core.initAdaptive(slot, this.u8[slot + SLOT_POLICY], seed, this.now());
+    this.core.initAdaptive(slot, this.u8[slot + SLOT_POLICY], this.nextSeed(), this.now());
+  }
+
+  /** Each (re)initialised slot draws from its own sequence, derived from the box's seed. */
+  private nextSeed(): number {
+    return (this.seed ^ Math.imul(++this.slotsMade, 0x9e3779b1)) >>> 0;
   }
 
   /** Bytes of memory in use by the box (header, tables and every slot ever allocated). */
