@@ -58,6 +58,10 @@ export class BoxMemory {
   private readonly bucketTick = new Int32Array(POLICY_LIMIT).fill(-1);
   private readonly bucketTime = new Float64Array(POLICY_LIMIT).fill(NaN);
   private readonly bucketCurrent = new Uint32Array(POLICY_LIMIT);
+  /** The last lookup of the default clock's bucket, in plain fields: most boxes use one policy. */
+  private lastPolicy = -1;
+  private lastTick = -1;
+  private lastBucket = 0;
 
   constructor(engine: EngineChoice, clock: (() => number) | undefined, seed: number, initialSlotBytes: number) {
     this.engine = createEngine(engine, SLOTS_OFFSET + initialSlotBytes);
@@ -90,11 +94,14 @@ export class BoxMemory {
   private currentBucket(policy: number): number {
     if (this.clock === undefined) {
       const reading = tick();
+      if (reading === this.lastTick && policy === this.lastPolicy) return this.lastBucket;
+      this.lastTick = reading;
+      this.lastPolicy = policy;
       if (this.bucketTick[policy] !== reading) {
         this.bucketTick[policy] = reading;
         this.bucketCurrent[policy] = this.bucketAt(policy, this.clamp(lastReading()));
       }
-      return this.bucketCurrent[policy];
+      return (this.lastBucket = this.bucketCurrent[policy]);
     }
     const now = this.now();
     if (this.bucketTime[policy] !== now) {

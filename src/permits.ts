@@ -1,6 +1,7 @@
 // Numeric permits for the zero-allocation path. A token is a sequence number; the table remembers
-// which numbers are outstanding, the slot and the generation of the slot each was issued under. Settling
-// retires the number, so a stale or doubled settlement finds nothing and changes nothing.
+// which numbers are outstanding, and for each the slot and the slot's generation when it was issued
+// (one f64: slot · 2^16 + generation). Settling retires the number, so a stale or doubled
+// settlement finds nothing and changes nothing.
 //
 // The table is open addressing without probing: token t lives at t & mask. Issuing onto a taken
 // place doubles the table (rare: it needs as many outstanding permits as places), so a live permit
@@ -12,8 +13,7 @@ export const MAX_PERMITS = 1 << 24;
 
 export class Permits {
   private live = new Int32Array(64);
-  private slots = new Int32Array(64);
-  private generations = new Uint16Array(64);
+  private owners = new Float64Array(64);
   private mask = 63;
   private sequence = 0;
   /** Set by `redeem`: the generation of the permit it retired. */
@@ -30,8 +30,7 @@ export class Permits {
     }
     this.sequence = token;
     this.live[place] = token;
-    this.slots[place] = slot;
-    this.generations[place] = generation;
+    this.owners[place] = slot * 65536 + generation;
     return token;
   }
 
@@ -42,9 +41,11 @@ export class Permits {
    */
   redeem(token: number, slot: number): boolean {
     const place = token & this.mask;
-    if (this.live[place] !== token || token === 0 || this.slots[place] !== slot) return false;
+    if (this.live[place] !== token || token === 0) return false;
+    const owner = this.owners[place] - slot * 65536;
+    if (!(owner >= 0 && owner < 65536)) return false; // another slot's permit
     this.live[place] = 0;
-    this.generation = this.generations[place];
+    this.generation = owner;
     return true;
   }
 
@@ -56,20 +57,17 @@ export class Permits {
       );
     }
     const live = new Int32Array(size);
-    const slots = new Int32Array(size);
-    const generations = new Uint16Array(size);
+    const owners = new Float64Array(size);
     const mask = size - 1;
     for (let i = 0; i <= this.mask; i++) {
       const token = this.live[i];
       if (token === 0) continue;
       const place = token & mask; // distinct places stay distinct in a larger table
       live[place] = token;
-      slots[place] = this.slots[i];
-      generations[place] = this.generations[i];
+      owners[place] = this.owners[i];
     }
     this.live = live;
-    this.slots = slots;
-    this.generations = generations;
+    this.owners = owners;
     this.mask = mask;
   }
 }
