@@ -1,55 +1,110 @@
-// npm run bench: every workload on both engines in one process, medians and ratios.
+// npm run bench: every workload on both breakerbox engines and on the incumbents, in one process.
+// Prints medians and ratios, writes bench/RESULTS.md, and puts the same tables in README.md.
 // Figures, not verdicts: nothing here passes or fails on a timer.
+//   node --expose-gc bench/run.mjs           full run (a few minutes)
+//   node --expose-gc bench/run.mjs --quick   smoke run: tiny samples, nothing written
 import { build } from "esbuild";
-import { Bench } from "tinybench";
+import { readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
+import { Bench } from "tinybench";
 
+const quick = process.argv.includes("--quick");
 const outfile = new URL("./out/workloads.mjs", import.meta.url).pathname;
 await build({
   entryPoints: [new URL("./workloads.ts", import.meta.url).pathname],
   bundle: true, format: "esm", platform: "node", target: "node20", outfile, logLevel: "warning",
+  external: ["cockatiel", "opossum"],
 });
-const { workloads, creation, callsPerClockRead, OPS } = await import(outfile);
-
-const quick = process.argv.includes("--quick");
+const w = await import(outfile);
 const gc = globalThis.gc ?? (() => {});
-const bench = new Bench({ time: quick ? 20 : 600, warmupTime: quick ? 10 : 200 });
-const tasks = [];
-for (const engine of ["wasm", "js"]) {
-  for (const w of workloads(engine)) {
-    const label = `${w.name} [${engine}]`;
-    bench.add(label, w.run);
-    tasks.push({ label, name: w.name, engine });
-  }
+if (!globalThis.gc) console.warn("run with --expose-gc for heap figures");
+
+// ── Timed workloads ────────────────────────────────────────────────────────────────────────────
+const bench = new Bench({ time: quick ? 15 : 700, warmupTime: quick ? 5 : 200 });
+const tasks = new Map(); // "name|subject" → workload
+const disposers = [];
+const add = (workload) => {
+  const id = `${workload.name}|${workload.subject}`;
+  tasks.set(id, workload);
+  bench.add(id, workload.run);
+};
+for (const engine of ["wasm", "js"]) w.breakerboxWorkloads(engine).forEach(add);
+for (const kind of ["floor", ...w.INCUMBENTS]) {
+  const { workloads, dispose } = w.incumbentWorkloads(kind);
+  workloads.forEach(add);
+  disposers.push(dispose);
 }
 await bench.run();
+for (const dispose of disposers) dispose();
 
-const rows = new Map();
+const result = new Map();
 for (const task of bench.tasks) {
   const { latency } = task.result;
-  rows.set(task.name, { ns: (latency.p50 * 1e6) / OPS, spread: latency.p50 > 0 ? (latency.mad / latency.p50) * 100 : 0 });
+  const { ops } = tasks.get(task.name);
+  result.set(task.name, { ns: (latency.p50 * 1e6) / ops, spread: latency.p50 > 0 ? (latency.mad / latency.p50) * 100 : 0 });
 }
-const fmt = (x) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
-console.log(`\nbreakerbox bench — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus()[0]?.model ?? "?"}`);
-console.log(`ns per operation, median of ${quick ? "a few" : "many"} samples of ${OPS} operations (± median absolute deviation)\n`);
-const names = [...new Set(tasks.map((t) => t.name))];
-const width = Math.max(...names.map((n) => n.length));
-console.log(`${"workload".padEnd(width)} | ${"wasm ns/op".padStart(14)} | ${"js ns/op".padStart(14)} | wasm/js`);
-console.log(`${"-".repeat(width)}-|-${"-".repeat(14)}-|-${"-".repeat(14)}-|--------`);
-for (const name of names) {
-  const w = rows.get(`${name} [wasm]`);
-  const j = rows.get(`${name} [js]`);
-  const cell = (r) => `${fmt(r.ns)} ±${r.spread.toFixed(0)}%`.padStart(14);
-  console.log(`${name.padEnd(width)} | ${cell(w)} | ${cell(j)} | ${(w.ns / j.ns).toFixed(2)}`);
-}
+const ns = (name, subject) => result.get(`${name}|${subject}`)?.ns;
+const fmt = (x) => (x === undefined ? "—" : x >= 1000 ? x.toFixed(0) : x >= 100 ? x.toFixed(0) : x.toFixed(1));
+const cell = (name, subject) => {
+  const r = result.get(`${name}|${subject}`);
+  return r === undefined ? "—" : `${fmt(r.ns)} ±${r.spread.toFixed(0)}%`;
+};
+const ratio = (a, b) => (a === undefined || b === undefined ? "—" : `${(a / b).toFixed(2)}×`);
 
-console.log("\nCreating keyed breakers (default adaptive policy, 40 buckets):");
-for (const count of quick ? [10_000] : [100_000, 1_000_000]) {
-  for (const engine of ["wasm", "js"]) {
-    const r = creation(engine, count, gc);
-    console.log(`  ${String(count).padStart(9)} on ${engine.padEnd(4)}: ${r.ms.toFixed(1).padStart(7)} ms, `
-      + `${r.coreBytes.toFixed(0)} B core memory + ${r.heapBytes.toFixed(0)} B JS heap per breaker`);
-  }
+const lines = [];
+const out = (line = "") => { lines.push(line); console.log(line); };
+const cpu = cpus()[0]?.model ?? "unknown CPU";
+out(`Run ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC · Node ${process.version} · ${cpu} × ${cpus().length} · \`npm run bench\``);
+out();
+out("ns per operation: median of the samples (each sample runs 10,000 synchronous or 1,000 awaited operations) ± median absolute deviation. Lower is better.");
+out();
+const names = [...new Set([...tasks.values()].map((t) => t.name))];
+out("| workload | breakerbox wasm | breakerbox js | wasm/js | cockatiel 3.2 | opossum 9 | opossum, timeout off | no breaker | best breakerbox vs cockatiel | vs opossum |");
+out("|---|---|---|---|---|---|---|---|---|---|");
+for (const name of names) {
+  const best = Math.min(ns(name, "wasm") ?? Infinity, ns(name, "js") ?? Infinity);
+  out(`| ${name} | ${cell(name, "wasm")} | ${cell(name, "js")} | ${ratio(ns(name, "wasm"), ns(name, "js"))} | `
+    + `${cell(name, "cockatiel")} | ${cell(name, "opossum")} | ${cell(name, "opossum (timeout off)")} | ${cell(name, "floor")} | `
+    + `${ratio(ns(name, "cockatiel"), best)} | ${ratio(ns(name, "opossum"), best)} |`);
 }
+out();
+out("The incumbents have no synchronous API, so rows 1 and the synchronous rows of 3 and 4 are breakerbox only. "
+  + "Ratios in the last two columns are the incumbent's time over breakerbox's: above 1× means breakerbox is faster. "
+  + "opossum's keyed row is left out: each opossum breaker holds two timers (see idle CPU below).");
+const floor = ns("2 await do(asyncFn)", "floor");
+const best2 = Math.min(ns("2 await do(asyncFn)", "wasm"), ns("2 await do(asyncFn)", "js"));
+out(`Awaited do() is ${(best2 / floor).toFixed(2)}× the \`await fn()\` floor.`);
+out();
+
+// ── Creation, memory, idle CPU ─────────────────────────────────────────────────────────────────
+out("| breakers created | subject | time | core memory / breaker | JS heap / breaker | idle CPU holding them |");
+out("|---|---|---|---|---|---|");
+const idleMs = quick ? 200 : 5000;
+const plan = quick
+  ? [[10_000, "wasm"], [10_000, "js"], [2_000, "cockatiel"], [2_000, "opossum"]]
+  : [[100_000, "wasm"], [100_000, "js"], [100_000, "cockatiel"], [100_000, "opossum"], [1_000_000, "wasm"], [1_000_000, "js"], [1_000_000, "cockatiel"]];
+for (const [count, subject] of plan) {
+  const r = await w.creation(subject, count, gc, count <= 100_000 ? idleMs : 0);
+  const label = subject === "wasm" || subject === "js" ? `breakerbox ${subject}` : subject;
+  out(`| ${count.toLocaleString("en")} | ${label} | ${r.ms.toFixed(0)} ms | ${r.coreBytes ? `${r.coreBytes.toFixed(0)} B` : "—"} | `
+    + `${r.heapBytes.toFixed(0)} B | ${r.idleCpu === undefined ? "—" : `${(r.idleCpu * 100).toFixed(1)} %`} |`);
+  gc();
+}
+out();
 const calls = quick ? 1e5 : 2e7;
-console.log(`\nDefault clock: ${callsPerClockRead(calls).toFixed(0)} calls per clock read over ${calls} allow+accept pairs in one synchronous loop`);
+out(`Default clock: one real clock read per ${w.callsPerClockRead(calls).toFixed(0)} calls over ${calls.toLocaleString("en")} allow+accept pairs in one synchronous loop.`);
+
+if (!quick) {
+  const text = lines.join("\n");
+  writeFileSync(new URL("./RESULTS.md", import.meta.url), `# Benchmark results\n\n${text}\n`);
+  const readmeUrl = new URL("../README.md", import.meta.url);
+  const readme = readFileSync(readmeUrl, "utf8");
+  const start = "<!-- bench:start -->";
+  const end = "<!-- bench:end -->";
+  if (readme.includes(start) && readme.includes(end)) {
+    const before = readme.slice(0, readme.indexOf(start) + start.length);
+    const after = readme.slice(readme.indexOf(end));
+    writeFileSync(readmeUrl, `${before}\n${text}\n${after}`);
+  }
+  console.log("\nwrote bench/RESULTS.md and the tables in README.md");
+}

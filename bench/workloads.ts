@@ -1,20 +1,29 @@
-// What `npm run bench` measures. Bundled from source by bench/run.mjs (the same code as dist/),
-// so it can also reach the core directly for the "one call per operation" comparison.
+// What `npm run bench` measures. Bundled from source by bench/run.mjs (the same code as dist/), so it
+// can also reach the core directly for the "one call per operation" comparison.
 import { BoxMemory } from "../src/box-memory.js";
 import { clockReads } from "../src/clock.js";
 import { adaptivePolicy } from "../src/options.js";
 import { Breaker, BreakerBox } from "../src/index.js";
 import type { EngineName } from "../src/engine.js";
+import { guard, INCUMBENTS, type Guard, type Incumbent } from "./incumbents.js";
 
-/** Operations each timed sample runs; a sample's time divided by this is ns per operation. */
+export { INCUMBENTS };
+
+/** Synchronous operations per timed sample; ns/op = sample time / OPS. */
 export const OPS = 10_000;
+/** Awaited operations per timed sample. */
+export const ASYNC_OPS = 1_000;
 
 export interface Workload {
   name: string;
-  engine: EngineName;
-  /** Runs OPS operations. */
-  run: () => void;
+  /** 'wasm', 'js', an incumbent, or 'floor' (the same work with no breaker). */
+  subject: string;
+  /** Operations one call of `run` performs. */
+  ops: number;
+  run: () => void | Promise<void>;
 }
+
+const resolved = async () => 1;
 
 /** A breaker that drops nearly every call: 5000 failures in its window. */
 function tripped(engine: EngineName): Breaker {
@@ -26,88 +35,167 @@ function tripped(engine: EngineName): Breaker {
   return breaker;
 }
 
-export function workloads(engine: EngineName): Workload[] {
+function randomPicks(count: number): Uint16Array {
+  let seed = 1;
+  return Uint16Array.from({ length: 65_536 }, () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % count);
+}
+
+const KEYS = Array.from({ length: 10_000 }, (_, i) => `GET://api/v1/resource-${i}/:id`);
+
+/** Workloads 1–4 on one breakerbox engine. */
+export function breakerboxWorkloads(engine: EngineName): Workload[] {
   const breaker = new Breaker({ engine });
   const open = tripped(engine);
   const memory = new BoxMemory(engine, undefined, 1, 4096);
   const slot = memory.allocate(memory.policy(adaptivePolicy({})));
   const generation = memory.generation(slot);
   const box = new BreakerBox({ engine });
-  const keys = Array.from({ length: 10_000 }, (_, i) => `GET://api/v1/resource-${i}/:id`);
-  for (const key of keys) box.get(key);
-  let seed = 1;
-  const picks = Uint16Array.from({ length: 65_536 }, () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % keys.length);
+  for (const key of KEYS) box.get(key);
+  const picks = randomPicks(KEYS.length);
   let pick = 0;
   let sink = 0;
-  const fn = () => 1;
-
+  const one = () => 1;
+  const fallback = () => 0;
+  const s = (name: string, run: () => void): Workload => ({ name, subject: engine, ops: OPS, run });
+  const a = (name: string, ops: number, run: () => Promise<void>): Workload => ({ name, subject: engine, ops, run });
   return [
-    {
-      name: "tryAcquire + accept (zero-allocation permit)",
-      engine,
-      run() {
-        for (let i = 0; i < OPS; i++) breaker.accept(breaker.tryAcquire());
-      },
-    },
-    {
-      name: "allow() + permit.accept()",
-      engine,
-      run() {
-        for (let i = 0; i < OPS; i++) breaker.allow()?.accept();
-      },
-    },
-    {
-      name: "do(syncFn)",
-      engine,
-      run() {
-        for (let i = 0; i < OPS; i++) sink += breaker.do(fn);
-      },
-    },
-    {
-      name: "dropping: tryAcquire() → 0",
-      engine,
-      run() {
-        for (let i = 0; i < OPS; i++) sink += open.tryAcquire();
-      },
-    },
-    {
-      name: "naive seam: core allow + record, one call each",
-      engine,
-      run() {
-        const core = memory.core;
-        for (let i = 0; i < OPS; i++) {
-          const now = memory.now();
-          if (core.allowAdaptive(slot, now) === 1) core.recordAdaptive(slot, generation, 0, memory.now());
-        }
-      },
-    },
-    {
-      name: "10k keys: box.get(randomKey) + tryAcquire + accept",
-      engine,
-      run() {
-        for (let i = 0; i < OPS; i++) {
-          const b = box.get(keys[picks[pick++ & 0xffff]]);
-          b.accept(b.tryAcquire());
-        }
-      },
-    },
+    s("1 sync: tryAcquire + accept (zero-allocation)", () => {
+      for (let i = 0; i < OPS; i++) breaker.accept(breaker.tryAcquire());
+    }),
+    s("1 sync: allow() + permit.accept()", () => {
+      for (let i = 0; i < OPS; i++) breaker.allow()?.accept();
+    }),
+    s("1 sync: do(syncFn)", () => {
+      for (let i = 0; i < OPS; i++) sink += breaker.do(one);
+    }),
+    s("1 sync: naive seam, one core call per operation", () => {
+      const core = memory.core;
+      for (let i = 0; i < OPS; i++) {
+        if (core.allowAdaptive(slot, memory.now()) === 1) core.recordAdaptive(slot, generation, 0, memory.now());
+      }
+    }),
+    a("2 await do(asyncFn)", ASYNC_OPS, async () => {
+      for (let i = 0; i < ASYNC_OPS; i++) sink += await breaker.do(resolved);
+    }),
+    a("2 do(asyncFn), 100 in flight", ASYNC_OPS, async () => {
+      for (let i = 0; i < ASYNC_OPS; i += 100) {
+        const batch: Promise<number>[] = [];
+        for (let j = 0; j < 100; j++) batch.push(breaker.do(resolved));
+        await Promise.all(batch);
+      }
+    }),
+    a("3 open: await do(asyncFn) rejects", ASYNC_OPS, async () => {
+      for (let i = 0; i < ASYNC_OPS; i++) {
+        try { sink += await open.do(resolved); } catch { sink++; }
+      }
+    }),
+    s("3 open: do(syncFn, { fallback })", () => {
+      for (let i = 0; i < OPS; i++) sink += open.do(one, { fallback });
+    }),
+    s("3 open: tryAcquire() → 0", () => {
+      for (let i = 0; i < OPS; i++) sink += open.tryAcquire();
+    }),
+    s("4 10k keys: get(randomKey) + tryAcquire + accept", () => {
+      for (let i = 0; i < OPS; i++) {
+        const b = box.get(KEYS[picks[pick++ & 0xffff]]);
+        b.accept(b.tryAcquire());
+      }
+    }),
+    a("4 10k keys: await box.do(randomKey, asyncFn)", ASYNC_OPS, async () => {
+      for (let i = 0; i < ASYNC_OPS; i++) sink += await box.do(KEYS[picks[pick++ & 0xffff]], resolved);
+    }),
   ];
 }
 
-/** Creates `count` keyed breakers; returns ms taken and bytes per breaker (core memory + JS heap). */
-export function creation(engine: EngineName, count: number, gc: () => void): { ms: number; coreBytes: number; heapBytes: number } {
+/** The same awaited workloads on an incumbent, and the floor (no breaker). */
+export function incumbentWorkloads(kind: Incumbent | "floor"): { workloads: Workload[]; dispose(): void } {
+  const guards: Guard[] = [];
+  const make = (): Guard => {
+    if (kind === "floor") return { call: (f) => f(), open() {}, dispose() {} };
+    const g = guard(kind, resolved);
+    guards.push(g);
+    return g;
+  };
+  const healthy = make();
+  const open = make();
+  open.open();
+  const keyed = new Map<string, Guard>();
+  if (kind !== "opossum") for (const key of KEYS) keyed.set(key, make()); // opossum: 2 timers each, see creation
+  const picks = randomPicks(KEYS.length);
+  let pick = 0;
+  let sink = 0;
+  const a = (name: string, run: () => Promise<void>): Workload => ({ name, subject: kind, ops: ASYNC_OPS, run });
+  const workloads = [
+    a("2 await do(asyncFn)", async () => {
+      for (let i = 0; i < ASYNC_OPS; i++) sink += await healthy.call(resolved);
+    }),
+    a("2 do(asyncFn), 100 in flight", async () => {
+      for (let i = 0; i < ASYNC_OPS; i += 100) {
+        const batch: Promise<number>[] = [];
+        for (let j = 0; j < 100; j++) batch.push(healthy.call(resolved));
+        await Promise.all(batch);
+      }
+    }),
+  ];
+  if (kind !== "floor") {
+    workloads.push(a("3 open: await do(asyncFn) rejects", async () => {
+      for (let i = 0; i < ASYNC_OPS; i++) {
+        try { sink += await open.call(resolved); } catch { sink++; }
+      }
+    }));
+  }
+  if (keyed.size > 0) {
+    workloads.push(a("4 10k keys: await box.do(randomKey, asyncFn)", async () => {
+      for (let i = 0; i < ASYNC_OPS; i++) sink += await keyed.get(KEYS[picks[pick++ & 0xffff]])!.call(resolved);
+    }));
+  }
+  return { workloads, dispose: () => { for (const g of guards) g.dispose(); } };
+}
+
+export interface Creation {
+  ms: number;
+  /** Core memory in use per breaker (breakerbox only). */
+  coreBytes: number;
+  heapBytes: number;
+  /** Idle CPU while holding them, as a fraction of one core. */
+  idleCpu?: number;
+}
+
+async function idle(ms: number): Promise<number> {
+  const start = process.cpuUsage();
+  const started = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000 / (performance.now() - started);
+}
+
+/** Creates `count` breakers; measures time, bytes per breaker, and idle CPU over `idleMs`. */
+export async function creation(subject: string, count: number, gc: () => void, idleMs: number): Promise<Creation> {
   const keys = Array.from({ length: count }, (_, i) => `upstream-${i}`);
   gc();
   const heapBefore = process.memoryUsage().heapUsed;
   const started = performance.now();
-  const box = new BreakerBox({ engine });
-  for (const key of keys) box.get(key);
+  let coreBytes = 0;
+  let dispose = () => {};
+  let holder: unknown;
+  if (subject === "wasm" || subject === "js") {
+    const box = new BreakerBox({ engine: subject });
+    for (const key of keys) box.get(key);
+    coreBytes = box.bytesUsed / count;
+    holder = box;
+  } else {
+    const map = new Map<string, Guard>();
+    for (const key of keys) map.set(key, guard(subject as Incumbent, resolved));
+    dispose = () => { for (const g of map.values()) g.dispose(); };
+    holder = map;
+  }
   const ms = performance.now() - started;
   gc();
   const heapBytes = (process.memoryUsage().heapUsed - heapBefore) / count;
-  const coreBytes = box.bytesUsed / count;
-  if (box.size !== count) throw new Error("lost breakers");
-  return { ms, coreBytes, heapBytes };
+  const idleCpu = idleMs > 0 ? await idle(idleMs) : undefined;
+  dispose();
+  if (holder === undefined) throw new Error("unreachable");
+  return { ms, coreBytes, heapBytes, idleCpu };
 }
 
 /** Calls per real clock read with the default clock, over `calls` allow+accept pairs. */

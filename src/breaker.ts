@@ -96,6 +96,7 @@ export class Breaker {
   readonly #memory: BoxMemory;
   readonly #slot: number;
   #released = false;
+  #dropError: BreakerOpenError | undefined;
   #reasons: string[] | undefined;
   #reasonCount = 0;
 
@@ -167,7 +168,7 @@ export class Breaker {
     }
     const token = this.tryAcquire();
     if (token === 0) {
-      const error = dropError(this.key);
+      const error = (this.#dropError ??= dropError(this.key));
       if (options?.fallback !== undefined) return options.fallback(error);
       if (isAsyncFunction(fn)) return Promise.reject(error) as R;
       throw error;
@@ -180,7 +181,17 @@ export class Breaker {
       throw error;
     }
     if (typeof (result as { then?: unknown } | null)?.then === "function") {
-      return this.#settleLater(token, result as PromiseLike<unknown>, options?.acceptable) as R;
+      const acceptable = options?.acceptable;
+      return (result as PromiseLike<unknown>).then(
+        (value) => {
+          this.accept(token);
+          return value;
+        },
+        (error: unknown) => {
+          this.#settleError(token, error, acceptable);
+          throw error;
+        },
+      ) as R;
     }
     this.accept(token);
     return result;
@@ -215,18 +226,6 @@ export class Breaker {
   remember(reason: string): void {
     const reasons = (this.#reasons ??= []);
     reasons[this.#reasonCount++ % REASONS_KEPT] = reason;
-  }
-
-  async #settleLater(token: number, pending: PromiseLike<unknown>, acceptable: ((error: unknown) => boolean) | undefined) {
-    let value: unknown;
-    try {
-      value = await pending;
-    } catch (error) {
-      this.#settleError(token, error, acceptable);
-      throw error;
-    }
-    this.accept(token);
-    return value;
   }
 
   #settleError(token: number, error: unknown, acceptable: ((error: unknown) => boolean) | undefined): void {

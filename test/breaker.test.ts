@@ -237,3 +237,19 @@ describe("options", () => {
     expect(new Breaker().engine).toBe("wasm");
   });
 });
+
+describe("the drop error", () => {
+  it("is one frozen BreakerOpenError per breaker, carrying its key", async () => {
+    const { BreakerBox } = await import("../src/index.js");
+    const clock = new ManualClock();
+    const box = new BreakerBox({ now: clock.now, seed: 5 });
+    const breaker = box.get("upstream-a");
+    for (let i = 0; i < 1000; i++) breaker.reject(breaker.tryAcquire());
+    const seen = new Set<unknown>();
+    for (let i = 0; i < 200; i++) breaker.do(() => 0, { fallback: (error) => { seen.add(error); return 0; } });
+    expect(seen.size).toBe(1);
+    const [error] = seen as Set<BreakerOpenError>;
+    expect(Object.isFrozen(error)).toBe(true);
+    expect(error.key).toBe("upstream-a");
+  });
+});

@@ -1,0 +1,26 @@
+// A smoke run of every benchmark workload, so the bench code cannot rot. No timing is asserted.
+import { describe, expect, it } from "vitest";
+import { breakerboxWorkloads, callsPerClockRead, creation, incumbentWorkloads, INCUMBENTS } from "../bench/workloads.js";
+
+describe("bench workloads", () => {
+  it.each(["wasm", "js"] as const)("every breakerbox workload runs on %s", async (engine) => {
+    const workloads = breakerboxWorkloads(engine);
+    expect(workloads.length).toBeGreaterThan(8);
+    for (const workload of workloads) await workload.run();
+  });
+
+  it.each(["floor", ...INCUMBENTS] as const)("every %s workload runs", async (kind) => {
+    const { workloads, dispose } = incumbentWorkloads(kind);
+    try {
+      for (const workload of workloads) await workload.run();
+    } finally {
+      dispose();
+    }
+  });
+
+  it("creation and clock figures come out as numbers", async () => {
+    const made = await creation("wasm", 1000, () => {}, 0);
+    expect(made.coreBytes).toBe(512 + 16_448 / 1000 + 0); // slots plus the header and policy table, spread
+    expect(callsPerClockRead(10_000)).toBeGreaterThan(1);
+  });
+});
