@@ -3,3 +3,4 @@
 // src/engine.ts types them once as `Core`.
 
 export { initAdaptive, allowAdaptive, recordAdaptive, dropProbability } from "./adaptive";
+export { countDropping } from "./sweep";

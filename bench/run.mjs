@@ -29,6 +29,7 @@ const add = (workload) => {
   bench.add(id, workload.run);
 };
 for (const engine of ["wasm", "js"]) w.breakerboxWorkloads(engine).forEach(add);
+for (const engine of ["wasm", "js"]) add(w.sweepWorkload(engine, quick ? 10_000 : 100_000));
 for (const kind of ["floor", ...w.INCUMBENTS]) {
   const { workloads, dispose } = w.incumbentWorkloads(kind);
   workloads.forEach(add);
@@ -56,7 +57,7 @@ const out = (line = "") => { lines.push(line); console.log(line); };
 const cpu = cpus()[0]?.model ?? "unknown CPU";
 out(`Run ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC · Node ${process.version} · ${cpu} × ${cpus().length} · \`npm run bench\``);
 out();
-out("ns per operation: median of the samples (each sample runs 10,000 synchronous or 1,000 awaited operations) ± median absolute deviation. Lower is better.");
+out("ns per operation: median of the samples (each sample runs 10,000 synchronous or 1,000 awaited operations; a sweep counts one operation per breaker) ± median absolute deviation. Lower is better.");
 out();
 const names = [...new Set([...tasks.values()].map((t) => t.name))];
 out("| workload | breakerbox wasm | breakerbox js | wasm/js | cockatiel 3.2 | opossum 9 | opossum, timeout off | no breaker | best breakerbox vs cockatiel | vs opossum |");

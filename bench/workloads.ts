@@ -198,6 +198,17 @@ export async function creation(subject: string, count: number, gc: () => void, i
   return { ms, coreBytes, heapBytes, idleCpu };
 }
 
+/** Workload 6: a box of `count` breakers, a tenth of them dropping, swept by `box.dropping()`. */
+export function sweepWorkload(engine: EngineName, count: number): Workload {
+  const box = new BreakerBox({ engine, seed: 4 });
+  for (let i = 0; i < count; i++) {
+    const breaker = box.get(`upstream-${i}`);
+    if (i % 10 === 0) for (let n = 0; n < 20; n++) breaker.reject(breaker.tryAcquire());
+  }
+  let sink = 0;
+  return { name: `6 sweep: box.dropping() over ${count.toLocaleString("en")} breakers`, subject: engine, ops: count, run: () => { sink += box.dropping(); } };
+}
+
 /** Calls per real clock read with the default clock, over `calls` allow+accept pairs. */
 export function callsPerClockRead(calls: number): number {
   const breaker = new Breaker({ engine: "wasm" });

@@ -14,7 +14,7 @@
 
 import {
   BOX_MAGIC, BOX_MAGIC_OFFSET, BOX_VERSION_OFFSET, BUCKET_DROP, BUCKET_FAILURE, BUCKET_SIZE, DECISION_DROP,
-  FLAG_PASS, KIND_ADAPTIVE, LAYOUT_VERSION, OUTCOME_SUCCESS, PENDING_LIMIT, POLICY_BUCKETS, POLICY_BUCKET_MS,
+  FLAG_FREE, FLAG_PASS, KIND_ADAPTIVE, LAYOUT_VERSION, OUTCOME_SUCCESS, PENDING_LIMIT, POLICY_BUCKETS, POLICY_BUCKET_MS,
   POLICY_EPOCH, POLICY_FORCE_PASS_MS, POLICY_K, POLICY_KIND, POLICY_LIMIT, POLICY_MIN_K, POLICY_PROTECTION,
   POLICY_RECORD_SIZE, POLICY_SLOT_SIZE, POLICY_TABLE_OFFSET, ADAPTIVE_HEADER_SIZE, SLOTS_OFFSET, SLOT_ACCEPTS,
   SLOT_ALIGN, SLOT_BUCKET, SLOT_FLAGS, SLOT_GEN, SLOT_PENDING, SLOT_POLICY, SLOT_TOTAL,
@@ -170,6 +170,7 @@ export class BoxMemory {
 
   /** Returns a slot to its free list. Its generation keeps rising, so its permits stay dead. */
   release(slot: number): void {
+    this.u8[slot + SLOT_FLAGS] |= FLAG_FREE;
     const size = this.slotSize(this.u8[slot + SLOT_POLICY]);
     let free = this.freeSlots.get(size);
     if (free === undefined) this.freeSlots.set(size, (free = []));
@@ -226,6 +227,11 @@ export class BoxMemory {
       }
     }
     this.core.recordAdaptive(slot, generation, outcome, this.now());
+  }
+
+  /** How many live breakers would drop the next call now: one sweep of the core over every slot. */
+  countDropping(): number {
+    return this.core.countDropping(SLOTS_OFFSET, this.top, this.now());
   }
 
   /** Window sums and drop ratio of a slot at the current time. */

@@ -68,6 +68,14 @@ export class BreakerBox {
     return true;
   }
 
+  /**
+   * How many of the box's breakers would drop the next call now (drop probability above 0).
+   * One sweep of the core over all of them, which also brings every window up to date.
+   */
+  dropping(): number {
+    return this.#memory.countDropping();
+  }
+
   /** The keys, in creation order. */
   keys(): IterableIterator<string> {
     return this.#breakers.keys();

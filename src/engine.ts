@@ -15,6 +15,8 @@ export interface Core {
   recordAdaptive(slot: number, generation: number, outcome: number, now: number): void;
   /** Probability that the draw drops the next call (the force pass aside); folds and rolls the window. */
   dropProbability(slot: number, now: number): number;
+  /** Brings every live slot in [first, end) up to `now` and counts those that would drop. */
+  countDropping(first: number, end: number, now: number): number;
 }
 
 export type EngineName = "wasm" | "js";

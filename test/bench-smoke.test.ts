@@ -1,12 +1,13 @@
 // A smoke run of every benchmark workload, so the bench code cannot rot. No timing is asserted.
 import { describe, expect, it } from "vitest";
-import { breakerboxWorkloads, callsPerClockRead, creation, incumbentWorkloads, INCUMBENTS } from "../bench/workloads.js";
+import { breakerboxWorkloads, callsPerClockRead, creation, incumbentWorkloads, INCUMBENTS, sweepWorkload } from "../bench/workloads.js";
 
 describe("bench workloads", () => {
   it.each(["wasm", "js"] as const)("every breakerbox workload runs on %s", async (engine) => {
     const workloads = breakerboxWorkloads(engine);
     expect(workloads.length).toBeGreaterThan(8);
     for (const workload of workloads) await workload.run();
+    await sweepWorkload(engine, 1000).run();
   });
 
   it.each(["floor", ...INCUMBENTS] as const)("every %s workload runs", async (kind) => {

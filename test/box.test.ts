@@ -79,6 +79,23 @@ describe.each(engines)("BreakerBox on the %s engine", (engine) => {
     expect(box.get("a").stats().requests).toBe(0);
   });
 
+  it("dropping() counts the breakers that would drop, in one sweep, skipping deleted ones", () => {
+    const clock = new ManualClock();
+    const box = new BreakerBox({ engine, now: clock.now, seed: 9 });
+    for (let i = 0; i < 100; i++) {
+      const breaker = box.get(`k${i}`);
+      const failures = i % 10 === 0 ? 50 : 1;
+      for (let n = 0; n < failures; n++) breaker.reject(breaker.tryAcquire());
+      breaker.accept(breaker.tryAcquire());
+    }
+    box.get("other", { windowMs: 1000, buckets: 4 }).reject(box.get("other").tryAcquire());
+    expect(box.dropping()).toBe(10);
+    box.delete("k0");
+    expect(box.dropping()).toBe(9);
+    clock.t = 20_000; // every window has moved past its failures
+    expect(box.dropping()).toBe(0);
+  });
+
   it("do(key, fn) runs through that key's breaker", async () => {
     const box = new BreakerBox({ engine, now: new ManualClock().now });
     expect(box.do("k", () => 5)).toBe(5);

@@ -13,7 +13,8 @@ type Op =
   | { kind: "advance"; ms: number }
   | { kind: "create"; policy: number }
   | { kind: "reset"; slot: number }
-  | { kind: "probe"; slot: number };
+  | { kind: "probe"; slot: number }
+  | { kind: "sweep" };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 30, arbitrary: fc.record({ kind: fc.constant("allow" as const), slot: fc.nat(15) }) },
@@ -22,6 +23,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("create" as const), policy: fc.nat(2) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("reset" as const), slot: fc.nat(15) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("probe" as const), slot: fc.nat(15) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("sweep" as const) }) },
 );
 
 const POLICIES = [
@@ -76,6 +78,12 @@ describe("lockstep", () => {
             case "reset":
               for (const box of [wasm, js, fast]) box.memory.reset(box.slots[step.slot % count]);
               break;
+            case "sweep": {
+              const a = wasm.memory.countDropping();
+              expect(js.memory.countDropping()).toBe(a);
+              expect(fast.memory.countDropping()).toBe(a);
+              break;
+            }
             case "probe": {
               const slot = wasm.slots[step.slot % count];
               const a = wasm.memory.core.dropProbability(slot, clock.t);

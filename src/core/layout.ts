@@ -80,7 +80,9 @@ export const SLOT_ALIGN = 16;
 // working — trailing run of buckets with successes and no failures (oldest → newest)
 // failing — trailing run of buckets with failures and no successes; empty buckets are neutral
 // flags   — FLAG_PASS: the drop ratio is ≤ 0 for this bucket, so `allow` may pass without the core;
-//           FLAG_LAST_PASS: lastPass holds the time of the last pass won in a draw
+//           FLAG_LAST_PASS: lastPass holds the time of the last pass won in a draw;
+//           FLAG_FREE: the slot is on the box's free list (sweeps skip it; its policy byte stays,
+//           so a sweep can still step over it)
 // gen     — bumped when the slot is (re)initialised; a settlement carrying another gen is ignored
 // pending — successes the facade counted without calling the core, all in the current bucket
 //           (it does so only while `bucket` is the bucket of `now`); every core operation on the
@@ -105,6 +107,7 @@ export const BUCKET_DROP = 8;
 
 export const FLAG_PASS = 1;
 export const FLAG_LAST_PASS = 2;
+export const FLAG_FREE = 4;
 
 /** The most successes `pending` holds; the facade hands the next one to the core. */
 export const PENDING_LIMIT = 255;

@@ -4,6 +4,7 @@
 import type { Engine } from "../engine.js";
 import { allowAdaptive, dropProbability, initAdaptive, recordAdaptive } from "./adaptive.js";
 import { view, type Views } from "./memory.js";
+import { countDropping } from "./sweep.js";
 
 export function createJsEngine(bytes: number): Engine {
   let m: Views = view(new ArrayBuffer(bytes));
@@ -14,6 +15,7 @@ export function createJsEngine(bytes: number): Engine {
       allowAdaptive: (slot, now) => allowAdaptive(m, slot, now),
       recordAdaptive: (slot, generation, outcome, now) => recordAdaptive(m, slot, generation, outcome, now),
       dropProbability: (slot, now) => dropProbability(m, slot, now),
+      countDropping: (first, end, now) => countDropping(m, first, end, now),
     },
     buffer: () => m.buffer,
     grow(target) {
