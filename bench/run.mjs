@@ -40,6 +40,10 @@ for (const dispose of disposers) dispose();
 
 const result = new Map();
 for (const task of bench.tasks) {
+  if (task.result.state !== "completed") {
+    console.error(`${task.name}: ${task.result.state}`, task.result.error ?? "");
+    continue;
+  }
   const { latency } = task.result;
   const { ops } = tasks.get(task.name);
   result.set(task.name, { ns: (latency.p50 * 1e6) / ops, spread: latency.p50 > 0 ? (latency.mad / latency.p50) * 100 : 0 });
