@@ -3,4 +3,6 @@
 // src/engine.ts types them once as `Core`.
 
 export { initAdaptive, allowAdaptive, recordAdaptive, dropProbability } from "./adaptive";
+export { initThreeState, refreshThreeState, tripThreeState, setMode, forceState, isolate } from "./three-state";
+export { allow, record } from "./slot";
 export { countDropping } from "./sweep";

@@ -33,31 +33,37 @@ export function currentBucket(slot: u32): u32 {
 }
 
 /**
- * Moves the window to `now`. Buckets that fell out are cleared (all of them after a gap of a whole
- * window) and the sums and runs re-derived. A clock that went back leaves the window alone.
+ * Moves a ring of `buckets` 12-byte buckets at `ring`, whose newest is at `offset`, to the bucket
+ * of `now`: buckets that fell out are cleared (all of them after a gap of a whole window) and the
+ * slot's bucket number updated. A clock that went back leaves it alone. Returns the new offset of
+ * the newest bucket, or -1 when the ring did not move. Shared by every kind of slot.
+ */
+export function advance(slot: u32, policy: u32, now: f64, ring: u32, offset: u32): i32 {
+  const current = bucketNumber(policy, now);
+  const elapsed: u32 = current - load<u32>(slot + SLOT_BUCKET); // mod 2^32
+  if (elapsed == 0 || elapsed >= 0x80000000) return -1;
+  store<u32>(slot + SLOT_BUCKET, current);
+  const buckets = <u32>load<u8>(policy + POLICY_BUCKETS);
+  if (elapsed >= buckets) {
+    memory.fill(ring, 0, buckets * BUCKET_SIZE);
+    return <i32>offset;
+  }
+  for (let i: u32 = 0; i < elapsed; i++) {
+    offset = offset + 1 == buckets ? 0 : offset + 1;
+    memory.fill(ring + offset * BUCKET_SIZE, 0, BUCKET_SIZE);
+  }
+  return <i32>offset;
+}
+
+/**
+ * Moves the adaptive window to `now` and, when it moved, re-derives the sums and runs.
  * Returns true when the window moved.
  */
 export function roll(slot: u32, policy: u32, now: f64): bool {
-  const current = bucketNumber(policy, now);
-  const elapsed: u32 = current - load<u32>(slot + SLOT_BUCKET); // mod 2^32
-  if (elapsed == 0 || elapsed >= 0x80000000) return false;
-  store<u32>(slot + SLOT_BUCKET, current);
-  const buckets = <u32>load<u8>(policy + POLICY_BUCKETS);
-  const ring = slot + ADAPTIVE_HEADER_SIZE;
-  let offset = <u32>load<u8>(slot + SLOT_OFFSET);
-  if (elapsed >= buckets) {
-    memory.fill(ring, 0, buckets * BUCKET_SIZE);
-  } else {
-    for (let i: u32 = 0; i < elapsed; i++) {
-      offset = offset + 1 == buckets ? 0 : offset + 1;
-      const bucket = ring + offset * BUCKET_SIZE;
-      store<u32>(bucket + BUCKET_SUCCESS, 0);
-      store<u32>(bucket + BUCKET_FAILURE, 0);
-      store<u32>(bucket + BUCKET_DROP, 0);
-    }
-    store<u8>(slot + SLOT_OFFSET, <u8>offset);
-  }
-  summarize(slot, buckets);
+  const offset = advance(slot, policy, now, slot + ADAPTIVE_HEADER_SIZE, <u32>load<u8>(slot + SLOT_OFFSET));
+  if (offset < 0) return false;
+  store<u8>(slot + SLOT_OFFSET, <u8>offset);
+  summarize(slot, <u32>load<u8>(policy + POLICY_BUCKETS));
   return true;
 }
 

@@ -15,7 +15,23 @@ export interface Core {
   recordAdaptive(slot: number, generation: number, outcome: number, now: number): void;
   /** Probability that the draw drops the next call (the force pass aside); folds and rolls the window. */
   dropProbability(slot: number, now: number): number;
-  /** Brings every live slot in [first, end) up to `now` and counts those that would drop. */
+  /** (Re)initialises a three-state slot at `slot` under policy record `policyIndex`, closed and empty. */
+  initThreeState(slot: number, policyIndex: number, now: number): void;
+  /** Makes a due lazy transition (open → half-open); CHANGED or 0. */
+  refreshThreeState(slot: number, now: number): number;
+  /** Opens now for at least `atLeastMs` (accelerated tripping); CHANGED or 0. */
+  tripThreeState(slot: number, atLeastMs: number, now: number): number;
+  /** Sets the manual mode of a three-state slot (MODE_*). */
+  setMode(slot: number, mode: number): void;
+  /** Moves a three-state slot to `state` now; CHANGED or 0. */
+  forceState(slot: number, state: number, now: number): number;
+  /** Adds `delta` (±1) to a three-state slot's isolation handles. */
+  isolate(slot: number, delta: number): void;
+  /** Decides one call on a slot of any kind: DECISION_* plus CHANGED. */
+  allow(slot: number, now: number): number;
+  /** Settles one permit on a slot of any kind (OUTCOME_*, with its duration); CHANGED or 0. */
+  record(slot: number, generation: number, outcome: number, durationMs: number, now: number): number;
+  /** Brings every live slot in [first, end) up to `now` and counts those that would reject a call. */
   countDropping(first: number, end: number, now: number): number;
 }
 

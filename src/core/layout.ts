@@ -7,16 +7,16 @@
 //
 // A box's memory, from address 0:
 //
-//   0            64                       16448
+//   0            64                       32832
 //   ┌────────────┬────────────────────────┬──────────────────────────────────── … ─┐
 //   │ box header │ policy table           │ slots                                  │
-//   │ 64 B       │ 256 records × 64 B     │ bump-allocated, 16-byte aligned        │
+//   │ 64 B       │ 256 records × 128 B    │ bump-allocated, 16-byte aligned        │
 //   └────────────┴────────────────────────┴──────────────────────────────────── … ─┘
 //
 // All numbers are little-endian (WebAssembly's order, and every platform Node and browsers run on).
 
 /** Bumped whenever any offset or size below changes; snapshots carry it. */
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 
 // ── Box header ─────────────────────────────────────────────────────────────────────────────────
 //
@@ -31,18 +31,26 @@ export const BOX_VERSION_OFFSET = 4;
 export const BOX_HEADER_SIZE = 64;
 
 // ── Policy table ───────────────────────────────────────────────────────────────────────────────
-// Options shared by many slots live once here; a slot names its record by index (u8).
+// Options shared by many slots live once here; a slot names its record by index (u8). The first
+// 24 bytes mean the same for every kind, so windows roll alike.
 //
-//   0      1         2          4          8        16         24     32      40           48            56      64
-//   ┌──────┬─────────┬──────────┬──────────┬────────┬──────────┬──────┬───────┬────────────┬─────────────┬───────┐
-//   │ kind │ buckets │ slotSize │ reserved │ epoch  │ bucketMs │ k    │ minK  │ protection │ forcePassMs │ rsvd  │
-//   │ u8   │ u8      │ u16      │ u32      │ f64    │ f64      │ f64  │ f64   │ f64        │ f64         │ f64   │
-//   └──────┴─────────┴──────────┴──────────┴────────┴──────────┴──────┴───────┴────────────┴─────────────┴───────┘
+//   0      1         2          4 … 8      8        16
+//   ┌──────┬─────────┬──────────┬──────────┬────────┬──────────┬── kind-specific … ──┐
+//   │ kind │ buckets │ slotSize │ (kind)   │ epoch  │ bucketMs │                      │  128 B
+//   │ u8   │ u8      │ u16      │          │ f64    │ f64      │                      │
+//   └──────┴─────────┴──────────┴──────────┴────────┴──────────┴─────────────────────┘
+//
+// Adaptive, from 24:  k f64 · minK f64 (32) · protection f64 (40) · forcePassMs f64 (48)
+//
+// Three-state:
+//   4 trip u8 · 5 window u8 (WINDOW_TIME | WINDOW_COUNT) · 6 halfOpenMaxCalls u16
+//   24 threshold f64 · 32 minRequests f64 · 40 slowCallMs f64 · 48 openMs f64 · 56 maxOpenMs f64
+//   64 backoff f64 · 72 halfOpenSuccesses u16 · 74 windowCalls u16
 //
 // `epoch` is the time bucket 0 starts: buckets of every slot under this policy are aligned to it
 // (go-zero aligns them to the breaker's creation; a box aligns them to the policy's creation).
 export const POLICY_TABLE_OFFSET = BOX_HEADER_SIZE;
-export const POLICY_RECORD_SIZE = 64;
+export const POLICY_RECORD_SIZE = 128;
 export const POLICY_LIMIT = 256;
 export const POLICY_KIND = 0;
 export const POLICY_BUCKETS = 1;
@@ -53,9 +61,32 @@ export const POLICY_K = 24;
 export const POLICY_MIN_K = 32;
 export const POLICY_PROTECTION = 40;
 export const POLICY_FORCE_PASS_MS = 48;
+export const POLICY_TRIP = 4;
+export const POLICY_WINDOW = 5;
+export const POLICY_HALF_OPEN_MAX_CALLS = 6;
+export const POLICY_THRESHOLD = 24;
+export const POLICY_MIN_REQUESTS = 32;
+export const POLICY_SLOW_CALL_MS = 40;
+export const POLICY_OPEN_MS = 48;
+export const POLICY_MAX_OPEN_MS = 56;
+export const POLICY_BACKOFF = 64;
+export const POLICY_HALF_OPEN_SUCCESSES = 72;
+export const POLICY_WINDOW_CALLS = 74;
 
 /** Policy kinds (the `kind` byte). 0 marks an unused record. */
 export const KIND_ADAPTIVE = 1;
+export const KIND_THREE_STATE = 2;
+
+/** Trip strategies of a three-state policy. */
+export const TRIP_CONSECUTIVE = 1;
+export const TRIP_FAILURE_RATIO = 2;
+export const TRIP_FAILURE_COUNT = 3;
+export const TRIP_SLOW_RATIO = 4;
+
+/** Windows of a three-state policy: none (consecutive failures only), time buckets, last N calls. */
+export const WINDOW_NONE = 0;
+export const WINDOW_TIME = 1;
+export const WINDOW_COUNT = 2;
 
 /** First slot address; every slot starts on a multiple of SLOT_ALIGN. */
 export const SLOTS_OFFSET = POLICY_TABLE_OFFSET + POLICY_LIMIT * POLICY_RECORD_SIZE;
@@ -108,13 +139,85 @@ export const BUCKET_DROP = 8;
 export const FLAG_PASS = 1;
 export const FLAG_LAST_PASS = 2;
 export const FLAG_FREE = 4;
+/** With FLAG_PASS: the pass holds whatever the time (a closed three-state breaker). */
+export const FLAG_PASS_ANY_TIME = 8;
 
 /** The most successes `pending` holds; the facade hands the next one to the core. */
 export const PENDING_LIMIT = 255;
 
+// ── Three-state slot (closed → open → half-open: gobreaker, Sentinel, resilience4j) ─────────────
+//
+//   0        1       2      4       5      6          8        12         16          20       22        23
+//   ┌────────┬───────┬──────┬───────┬──────┬──────────┬────────┬──────────┬───────────┬────────┬─────────┬─────────┐
+//   │ policy │ flags │ gen  │ state │ mode │ inFlight │ bucket │ requests │ successes │ offset │ reopens │ pending │
+//   │ u8     │ u8    │ u16  │ u8    │ u8   │ u16      │ u32    │ u32      │ u32       │ u16    │ u8      │ u8      │
+//   └────────┴───────┴──────┴───────┴──────┴──────────┴────────┴──────────┴───────────┴────────┴─────────┴─────────┘
+//   24          32          40         44           48                    52                    56          60           64
+//   ┌───────────┬───────────┬──────────┬────────────┬─────────────────────┬─────────────────────┬───────────┬────────────┐
+//   │ openUntil │ changedAt │ failures │ exclusions │ consecutiveSuccesses│ consecutiveFailures │ slowCalls │ isolations │
+//   │ f64       │ f64       │ u32      │ u32        │ u32                 │ u32                 │ u32       │ u32        │
+//   └───────────┴───────────┴──────────┴────────────┴─────────────────────┴─────────────────────┴───────────┴────────────┘
+//   then the window, by the policy's `window`:
+//     WINDOW_NONE   nothing (a consecutive-failures breaker is 64 bytes)
+//     WINDOW_TIME   `buckets` × { requests u32, failures u32, slow u32 }, a ring; `offset` is the newest
+//     WINDOW_COUNT  { filled u32, failures u32, slow u32 } then `windowCalls` bytes, one per call
+//                   (bit 0 failure, bit 1 slow), a ring; `offset` is the next to write
+//
+// `bucket`, `pending` and `gen` sit where the adaptive slot has them, so the facade's fast path
+// reads every kind alike. Counts (requests … slowCalls) and the window cover the current state
+// only: every state change clears them and bumps `gen` (gobreaker), so permits issued before the
+// change settle nothing. `inFlight` counts half-open probes; `reopens` is the backoff exponent;
+// `isolations` counts open `isolate()` handles (any > 0 rejects every call).
+export const TS_STATE = 4;
+export const TS_MODE = 5;
+export const TS_IN_FLIGHT = 6;
+export const TS_REQUESTS = 12;
+export const TS_SUCCESSES = 16;
+export const TS_OFFSET = 20;
+export const TS_REOPENS = 22;
+export const TS_OPEN_UNTIL = 24;
+export const TS_CHANGED_AT = 32;
+export const TS_FAILURES = 40;
+export const TS_EXCLUSIONS = 44;
+export const TS_CONSECUTIVE_SUCCESSES = 48;
+export const TS_CONSECUTIVE_FAILURES = 52;
+export const TS_SLOW_CALLS = 56;
+export const TS_ISOLATIONS = 60;
+export const THREE_STATE_HEADER_SIZE = 64;
+export const TS_BUCKET_SIZE = 12;
+export const TS_BUCKET_REQUESTS = 0;
+export const TS_BUCKET_FAILURES = 4;
+export const TS_BUCKET_SLOW = 8;
+export const TS_COUNT_HEADER_SIZE = 12;
+export const TS_COUNT_FILLED = 0;
+export const TS_COUNT_FAILURES = 4;
+export const TS_COUNT_SLOW = 8;
+export const CALL_FAILURE = 1;
+export const CALL_SLOW = 2;
+
+export const STATE_CLOSED = 0;
+export const STATE_OPEN = 1;
+export const STATE_HALF_OPEN = 2;
+
+/** Manual modes: MODE_NORMAL runs the state machine; the others override it. */
+export const MODE_NORMAL = 0;
+/** Every call is rejected. */
+export const MODE_FORCED_OPEN = 1;
+/** Every call is allowed and counted; nothing trips. */
+export const MODE_DISABLED = 2;
+/** The state machine runs and counts, but no call is ever rejected. */
+export const MODE_METRICS_ONLY = 3;
+
 // ── Codes that cross the boundary ──────────────────────────────────────────────────────────────
 export const OUTCOME_SUCCESS = 0;
 export const OUTCOME_FAILURE = 1;
+/** Neither success nor failure (gobreaker IsExcluded): counted apart, never trips anything. */
+export const OUTCOME_EXCLUDED = 2;
 
+/** A decision: the low bits; CHANGED is added when the call also changed the slot's state. */
 export const DECISION_DROP = 0;
 export const DECISION_PASS = 1;
+/** Rejected because the half-open probe cap is reached (gobreaker's "too many requests"). */
+export const DECISION_TOO_MANY = 2;
+export const DECISION_MASK = 15;
+export const CHANGED = 16;

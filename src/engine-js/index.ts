@@ -4,7 +4,9 @@
 import type { Engine } from "../engine.js";
 import { allowAdaptive, dropProbability, initAdaptive, recordAdaptive } from "./adaptive.js";
 import { view, type Views } from "./memory.js";
+import { allow, record } from "./slot.js";
 import { countDropping } from "./sweep.js";
+import { forceState, initThreeState, isolate, refreshThreeState, setMode, tripThreeState } from "./three-state.js";
 
 export function createJsEngine(bytes: number): Engine {
   let m: Views = view(new ArrayBuffer(bytes));
@@ -15,6 +17,14 @@ export function createJsEngine(bytes: number): Engine {
       allowAdaptive: (slot, now) => allowAdaptive(m, slot, now),
       recordAdaptive: (slot, generation, outcome, now) => recordAdaptive(m, slot, generation, outcome, now),
       dropProbability: (slot, now) => dropProbability(m, slot, now),
+      initThreeState: (slot, policyIndex, now) => initThreeState(m, slot, policyIndex, now),
+      refreshThreeState: (slot, now) => refreshThreeState(m, slot, now),
+      tripThreeState: (slot, atLeastMs, now) => tripThreeState(m, slot, atLeastMs, now),
+      setMode: (slot, mode) => setMode(m, slot, mode),
+      forceState: (slot, state, now) => forceState(m, slot, state, now),
+      isolate: (slot, delta) => isolate(m, slot, delta),
+      allow: (slot, now) => allow(m, slot, now),
+      record: (slot, generation, outcome, durationMs, now) => record(m, slot, generation, outcome, durationMs, now),
       countDropping: (first, end, now) => countDropping(m, first, end, now),
     },
     buffer: () => m.buffer,

@@ -34,31 +34,37 @@ export function currentBucket(m: Views, slot: number): number {
 }
 
 /**
- * Moves the window to `now`. Buckets that fell out are cleared (all of them after a gap of a whole
- * window) and the sums and runs re-derived. A clock that went back leaves the window alone.
+ * Moves a ring of `buckets` 12-byte buckets at `ring`, whose newest is at `offset`, to the bucket
+ * of `now`: buckets that fell out are cleared (all of them after a gap of a whole window) and the
+ * slot's bucket number updated. A clock that went back leaves it alone. Returns the new offset of
+ * the newest bucket, or -1 when the ring did not move. Shared by every kind of slot.
+ */
+export function advance(m: Views, slot: number, policy: number, now: number, ring: number, offset: number): number {
+  const current = bucketNumber(m, policy, now);
+  const elapsed = (current - m.u32[(slot + SLOT_BUCKET) >>> 2]) >>> 0; // mod 2^32
+  if (elapsed === 0 || elapsed >= 0x80000000) return -1;
+  m.u32[(slot + SLOT_BUCKET) >>> 2] = current;
+  const buckets = m.u8[policy + POLICY_BUCKETS];
+  if (elapsed >= buckets) {
+    m.u8.fill(0, ring, ring + buckets * BUCKET_SIZE);
+    return offset;
+  }
+  for (let i = 0; i < elapsed; i++) {
+    offset = offset + 1 === buckets ? 0 : offset + 1;
+    m.u8.fill(0, ring + offset * BUCKET_SIZE, ring + offset * BUCKET_SIZE + BUCKET_SIZE);
+  }
+  return offset;
+}
+
+/**
+ * Moves the adaptive window to `now` and, when it moved, re-derives the sums and runs.
  * Returns true when the window moved.
  */
 export function roll(m: Views, slot: number, policy: number, now: number): boolean {
-  const current = bucketNumber(m, policy, now);
-  const elapsed = (current - m.u32[(slot + SLOT_BUCKET) >>> 2]) >>> 0; // mod 2^32
-  if (elapsed === 0 || elapsed >= 0x80000000) return false;
-  m.u32[(slot + SLOT_BUCKET) >>> 2] = current;
-  const buckets = m.u8[policy + POLICY_BUCKETS];
-  const ring = slot + ADAPTIVE_HEADER_SIZE;
-  let offset = m.u8[slot + SLOT_OFFSET];
-  if (elapsed >= buckets) {
-    m.u8.fill(0, ring, ring + buckets * BUCKET_SIZE);
-  } else {
-    for (let i = 0; i < elapsed; i++) {
-      offset = offset + 1 === buckets ? 0 : offset + 1;
-      const bucket = ring + offset * BUCKET_SIZE;
-      m.u32[(bucket + BUCKET_SUCCESS) >>> 2] = 0;
-      m.u32[(bucket + BUCKET_FAILURE) >>> 2] = 0;
-      m.u32[(bucket + BUCKET_DROP) >>> 2] = 0;
-    }
-    m.u8[slot + SLOT_OFFSET] = offset;
-  }
-  summarize(m, slot, buckets);
+  const offset = advance(m, slot, policy, now, slot + ADAPTIVE_HEADER_SIZE, m.u8[slot + SLOT_OFFSET]);
+  if (offset < 0) return false;
+  m.u8[slot + SLOT_OFFSET] = offset;
+  summarize(m, slot, m.u8[policy + POLICY_BUCKETS]);
   return true;
 }
 

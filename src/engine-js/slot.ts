@@ -1,0 +1,23 @@
+// Operations on a slot of any kind: one boundary crossing, the core picks the policy by its kind.
+// Mirrors assembly/slot.ts.
+
+import { KIND_ADAPTIVE, POLICY_KIND } from "../core/layout.js";
+import { allowAdaptive, recordAdaptive } from "./adaptive.js";
+import type { Views } from "./memory.js";
+import { allowThreeState, recordThreeState } from "./three-state.js";
+import { policyOf } from "./window.js";
+
+/** Decides one call on a slot of any kind; see allowAdaptive and allowThreeState. */
+export function allow(m: Views, slot: number, now: number): number {
+  if (m.u8[policyOf(m, slot) + POLICY_KIND] === KIND_ADAPTIVE) return allowAdaptive(m, slot, now);
+  return allowThreeState(m, slot, now);
+}
+
+/** Settles one permit on a slot of any kind; returns CHANGED when a three-state slot moved. */
+export function record(m: Views, slot: number, generation: number, outcome: number, durationMs: number, now: number): number {
+  if (m.u8[policyOf(m, slot) + POLICY_KIND] === KIND_ADAPTIVE) {
+    recordAdaptive(m, slot, generation, outcome, now);
+    return 0;
+  }
+  return recordThreeState(m, slot, generation, outcome, durationMs, now);
+}

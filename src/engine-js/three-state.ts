@@ -1,0 +1,242 @@
+// The three-state policy: closed → open → half-open, as sony/gobreaker, Sentinel and resilience4j.
+// Mirrors assembly/three-state.ts.
+//
+// Transitions are lazy: a call, a settlement or a refresh that observes the time makes them; no
+// timer runs. Each returns CHANGED when the state changed, so the facade emits its events once per
+// real change. Every change bumps the generation and clears the counts and the window (gobreaker).
+
+import {
+  CALL_FAILURE, CALL_SLOW, CHANGED, DECISION_DROP, DECISION_PASS, DECISION_TOO_MANY, FLAG_PASS, FLAG_PASS_ANY_TIME,
+  MODE_DISABLED, MODE_FORCED_OPEN, MODE_METRICS_ONLY, MODE_NORMAL, OUTCOME_EXCLUDED, OUTCOME_FAILURE, OUTCOME_SUCCESS,
+  POLICY_BACKOFF, POLICY_HALF_OPEN_MAX_CALLS, POLICY_HALF_OPEN_SUCCESSES, POLICY_MAX_OPEN_MS, POLICY_MIN_REQUESTS,
+  POLICY_OPEN_MS, POLICY_RECORD_SIZE, POLICY_SLOW_CALL_MS, POLICY_TABLE_OFFSET, POLICY_THRESHOLD, POLICY_TRIP,
+  SLOT_BUCKET, SLOT_FLAGS, SLOT_GEN, SLOT_PENDING, SLOT_POLICY, STATE_CLOSED, STATE_HALF_OPEN, STATE_OPEN,
+  THREE_STATE_HEADER_SIZE, TRIP_CONSECUTIVE, TRIP_FAILURE_COUNT, TRIP_SLOW_RATIO, TS_BUCKET_FAILURES,
+  TS_BUCKET_REQUESTS, TS_BUCKET_SLOW, TS_CHANGED_AT, TS_CONSECUTIVE_FAILURES, TS_CONSECUTIVE_SUCCESSES, TS_EXCLUSIONS,
+  TS_FAILURES, TS_IN_FLIGHT, TS_ISOLATIONS, TS_MODE, TS_OPEN_UNTIL, TS_REOPENS, TS_REQUESTS, TS_SLOW_CALLS,
+  TS_STATE, TS_SUCCESSES,
+} from "../core/layout.js";
+import type { Views } from "./memory.js";
+import { rollTally, tallyAdd, tallySize, tallySum } from "./tally.js";
+import { bucketNumber, policyOf } from "./window.js";
+
+/** (Re)initialises a three-state slot, closed and empty; the generation goes up by one. */
+export function initThreeState(m: Views, slot: number, policyIndex: number, now: number): void {
+  const policy = POLICY_TABLE_OFFSET + policyIndex * POLICY_RECORD_SIZE;
+  const generation = m.u16[(slot + SLOT_GEN) >>> 1] + 1;
+  m.u8.fill(0, slot, slot + THREE_STATE_HEADER_SIZE + tallySize(m, policy));
+  m.u8[slot + SLOT_POLICY] = policyIndex;
+  m.u16[(slot + SLOT_GEN) >>> 1] = generation;
+  m.u32[(slot + SLOT_BUCKET) >>> 2] = bucketNumber(m, policy, now);
+  m.f64[(slot + TS_CHANGED_AT) >>> 3] = now;
+  updateFlags(m, slot);
+}
+
+/**
+ * FLAG_PASS | FLAG_PASS_ANY_TIME while every call passes without the core: closed (or disabled),
+ * not forced open, not isolated. Open, half-open and metrics-only-while-not-closed need the core,
+ * which makes the lazy transitions.
+ */
+export function updateFlags(m: Views, slot: number): void {
+  const mode = m.u8[slot + TS_MODE];
+  const passes = m.u32[(slot + TS_ISOLATIONS) >>> 2] === 0 && mode !== MODE_FORCED_OPEN
+    && (mode === MODE_DISABLED || m.u8[slot + TS_STATE] === STATE_CLOSED);
+  const flags = m.u8[slot + SLOT_FLAGS] & ~(FLAG_PASS | FLAG_PASS_ANY_TIME);
+  m.u8[slot + SLOT_FLAGS] = passes ? flags | FLAG_PASS | FLAG_PASS_ANY_TIME : flags;
+}
+
+/** Counts `count` settled calls of one outcome in the state's counts and the window. */
+export function count(m: Views, slot: number, policy: number, outcome: number, slow: boolean, calls: number): void {
+  m.u32[(slot + TS_REQUESTS) >>> 2] = m.u32[(slot + TS_REQUESTS) >>> 2] + calls;
+  if (slow) m.u32[(slot + TS_SLOW_CALLS) >>> 2] = m.u32[(slot + TS_SLOW_CALLS) >>> 2] + calls;
+  if (outcome === OUTCOME_EXCLUDED) {
+    m.u32[(slot + TS_EXCLUSIONS) >>> 2] = m.u32[(slot + TS_EXCLUSIONS) >>> 2] + calls;
+    return;
+  }
+  if (outcome === OUTCOME_SUCCESS) {
+    m.u32[(slot + TS_SUCCESSES) >>> 2] = m.u32[(slot + TS_SUCCESSES) >>> 2] + calls;
+    m.u32[(slot + TS_CONSECUTIVE_SUCCESSES) >>> 2] = m.u32[(slot + TS_CONSECUTIVE_SUCCESSES) >>> 2] + calls;
+    m.u32[(slot + TS_CONSECUTIVE_FAILURES) >>> 2] = 0;
+  } else {
+    m.u32[(slot + TS_FAILURES) >>> 2] = m.u32[(slot + TS_FAILURES) >>> 2] + calls;
+    m.u32[(slot + TS_CONSECUTIVE_FAILURES) >>> 2] = m.u32[(slot + TS_CONSECUTIVE_FAILURES) >>> 2] + calls;
+    m.u32[(slot + TS_CONSECUTIVE_SUCCESSES) >>> 2] = 0;
+  }
+  tallyAdd(m, slot, policy, (outcome === OUTCOME_FAILURE ? CALL_FAILURE : 0) | (slow ? CALL_SLOW : 0), calls);
+}
+
+/** Folds the successes the facade counted in `pending` (only ever while closed), then rolls. */
+export function catchUp(m: Views, slot: number, policy: number, now: number): void {
+  const pending = m.u8[slot + SLOT_PENDING];
+  if (pending !== 0) {
+    m.u8[slot + SLOT_PENDING] = 0;
+    count(m, slot, policy, OUTCOME_SUCCESS, false, pending);
+  }
+  rollTally(m, slot, policy, now);
+}
+
+/** Moves to `state` at `now`: a new generation, counts and window cleared, no probes in flight. */
+export function transition(m: Views, slot: number, policy: number, state: number, now: number): void {
+  const generation = m.u16[(slot + SLOT_GEN) >>> 1] + 1;
+  m.u8.fill(0, slot + TS_REQUESTS, slot + TS_REQUESTS + 8); // requests, successes
+  m.u8.fill(0, slot + TS_FAILURES, slot + TS_FAILURES + 20); // failures … slowCalls
+  m.u8.fill(0, slot + THREE_STATE_HEADER_SIZE, slot + THREE_STATE_HEADER_SIZE + tallySize(m, policy));
+  m.u16[(slot + SLOT_GEN) >>> 1] = generation;
+  m.u8[slot + TS_STATE] = state;
+  m.u16[(slot + TS_IN_FLIGHT) >>> 1] = 0;
+  m.u8[slot + SLOT_PENDING] = 0;
+  m.f64[(slot + TS_CHANGED_AT) >>> 3] = now;
+  updateFlags(m, slot);
+}
+
+/**
+ * Opens: for openMs · backoff^reopens (by repeated products, identical in both engines), at most
+ * maxOpenMs, and at least `atLeastMs`; each opening without a clean close raises the exponent.
+ */
+export function open(m: Views, slot: number, policy: number, now: number, atLeastMs: number): void {
+  const reopens = m.u8[slot + TS_REOPENS];
+  const backoff = m.f64[(policy + POLICY_BACKOFF) >>> 3];
+  const maxOpenMs = m.f64[(policy + POLICY_MAX_OPEN_MS) >>> 3];
+  let duration = m.f64[(policy + POLICY_OPEN_MS) >>> 3];
+  for (let i = 0; i < reopens && duration < maxOpenMs; i++) duration *= backoff;
+  if (duration > maxOpenMs) duration = maxOpenMs;
+  if (duration < atLeastMs) duration = atLeastMs;
+  transition(m, slot, policy, STATE_OPEN, now);
+  m.f64[(slot + TS_OPEN_UNTIL) >>> 3] = now + duration;
+  if (reopens < 255) m.u8[slot + TS_REOPENS] = reopens + 1;
+}
+
+/** Closes after a clean half-open: the backoff starts over. */
+export function close(m: Views, slot: number, policy: number, now: number): void {
+  transition(m, slot, policy, STATE_CLOSED, now);
+  m.u8[slot + TS_REOPENS] = 0;
+}
+
+/** Whether the closed state's counts call for opening, by the policy's trip strategy. */
+export function shouldTrip(m: Views, slot: number, policy: number): boolean {
+  const trip = m.u8[policy + POLICY_TRIP];
+  const threshold = m.f64[(policy + POLICY_THRESHOLD) >>> 3];
+  if (trip === TRIP_CONSECUTIVE) return m.u32[(slot + TS_CONSECUTIVE_FAILURES) >>> 2] >= threshold;
+  const requests = tallySum(m, slot, policy, TS_BUCKET_REQUESTS);
+  if (requests === 0 || requests < m.f64[(policy + POLICY_MIN_REQUESTS) >>> 3]) return false;
+  if (trip === TRIP_FAILURE_COUNT) return tallySum(m, slot, policy, TS_BUCKET_FAILURES) >= threshold;
+  const bad = tallySum(m, slot, policy, trip === TRIP_SLOW_RATIO ? TS_BUCKET_SLOW : TS_BUCKET_FAILURES);
+  return bad / requests >= threshold;
+}
+
+/** Lazy transition of an open slot whose time is up: to half-open. Returns CHANGED or 0. */
+export function refreshThreeState(m: Views, slot: number, now: number): number {
+  const policy = policyOf(m, slot);
+  catchUp(m, slot, policy, now);
+  if (m.u8[slot + TS_STATE] === STATE_OPEN && m.u8[slot + TS_MODE] !== MODE_DISABLED
+    && now >= m.f64[(slot + TS_OPEN_UNTIL) >>> 3]) {
+    transition(m, slot, policy, STATE_HALF_OPEN, now);
+    return CHANGED;
+  }
+  return 0;
+}
+
+/**
+ * Decides one call: DECISION_PASS, DECISION_DROP (open, forced open or isolated) or
+ * DECISION_TOO_MANY (the half-open probe cap is reached), plus CHANGED when the call moved an
+ * open slot to half-open (it is then the first probe). Metrics-only mode runs all of this and
+ * passes anyway; disabled passes without it.
+ */
+export function allowThreeState(m: Views, slot: number, now: number): number {
+  const changed = refreshThreeState(m, slot, now);
+  const mode = m.u8[slot + TS_MODE];
+  if (m.u32[(slot + TS_ISOLATIONS) >>> 2] !== 0 || mode === MODE_FORCED_OPEN) return DECISION_DROP | changed;
+  if (mode === MODE_DISABLED) return DECISION_PASS | changed;
+  const state = m.u8[slot + TS_STATE];
+  let decision = DECISION_PASS;
+  if (state === STATE_OPEN) {
+    decision = DECISION_DROP;
+  } else if (state === STATE_HALF_OPEN) {
+    const inFlight = m.u16[(slot + TS_IN_FLIGHT) >>> 1];
+    if (inFlight < m.u16[(policyOf(m, slot) + POLICY_HALF_OPEN_MAX_CALLS) >>> 1]) m.u16[(slot + TS_IN_FLIGHT) >>> 1] = inFlight + 1;
+    else decision = DECISION_TOO_MANY;
+  }
+  return (mode === MODE_METRICS_ONLY ? DECISION_PASS : decision) | changed;
+}
+
+/**
+ * Settles one permit of `generation` (others change nothing): a success, failure or exclusion
+ * that took `durationMs` (slow when above the policy's slowCallMs). Closed: a failure or slow
+ * call may trip it. Half-open: a failure (or, under the slow-call strategy, a slow call) opens it
+ * again; `halfOpenSuccesses` consecutive successes close it. Returns CHANGED or 0.
+ */
+export function recordThreeState(m: Views, slot: number, generation: number, outcome: number, durationMs: number, now: number): number {
+  if (m.u16[(slot + SLOT_GEN) >>> 1] !== generation) return 0;
+  const policy = policyOf(m, slot);
+  catchUp(m, slot, policy, now);
+  const slow = durationMs > m.f64[(policy + POLICY_SLOW_CALL_MS) >>> 3];
+  count(m, slot, policy, outcome, slow, 1);
+  if (m.u8[slot + TS_MODE] === MODE_DISABLED) return 0;
+  const state = m.u8[slot + TS_STATE];
+  if (state === STATE_CLOSED) {
+    if ((outcome === OUTCOME_FAILURE || slow) && shouldTrip(m, slot, policy)) {
+      open(m, slot, policy, now, 0);
+      return CHANGED;
+    }
+  } else if (state === STATE_HALF_OPEN) {
+    const inFlight = m.u16[(slot + TS_IN_FLIGHT) >>> 1];
+    if (inFlight > 0) m.u16[(slot + TS_IN_FLIGHT) >>> 1] = inFlight - 1;
+    if (outcome === OUTCOME_FAILURE || (slow && m.u8[policy + POLICY_TRIP] === TRIP_SLOW_RATIO)) {
+      open(m, slot, policy, now, 0);
+      return CHANGED;
+    }
+    if (outcome === OUTCOME_SUCCESS
+      && m.u32[(slot + TS_CONSECUTIVE_SUCCESSES) >>> 2] >= m.u16[(policy + POLICY_HALF_OPEN_SUCCESSES) >>> 1]) {
+      close(m, slot, policy, now);
+      return CHANGED;
+    }
+  }
+  return 0;
+}
+
+/**
+ * Accelerated tripping (an upstream's 429/503 with Retry-After): open now for at least
+ * `atLeastMs`, or stay open at least that long. Disabled slots ignore it. Returns CHANGED or 0.
+ */
+export function tripThreeState(m: Views, slot: number, atLeastMs: number, now: number): number {
+  const policy = policyOf(m, slot);
+  catchUp(m, slot, policy, now);
+  if (m.u8[slot + TS_MODE] === MODE_DISABLED) return 0;
+  if (m.u8[slot + TS_STATE] === STATE_OPEN) {
+    if (now + atLeastMs > m.f64[(slot + TS_OPEN_UNTIL) >>> 3]) m.f64[(slot + TS_OPEN_UNTIL) >>> 3] = now + atLeastMs;
+    return 0;
+  }
+  open(m, slot, policy, now, atLeastMs);
+  return CHANGED;
+}
+
+/** Sets the manual mode (MODE_NORMAL, MODE_FORCED_OPEN, MODE_DISABLED, MODE_METRICS_ONLY). */
+export function setMode(m: Views, slot: number, mode: number): void {
+  m.u8[slot + TS_MODE] = mode;
+  updateFlags(m, slot);
+}
+
+/** Moves to `state` now, whatever the counts say (forceClose, reset). Returns CHANGED or 0. */
+export function forceState(m: Views, slot: number, state: number, now: number): number {
+  const policy = policyOf(m, slot);
+  catchUp(m, slot, policy, now);
+  const was = m.u8[slot + TS_STATE];
+  if (state === STATE_OPEN) open(m, slot, policy, now, 0);
+  else if (state === STATE_CLOSED) close(m, slot, policy, now);
+  else transition(m, slot, policy, state, now);
+  return was === state ? 0 : CHANGED;
+}
+
+/** Adds `delta` (+1 or −1) to the open isolation handles; any open handle rejects every call. */
+export function isolate(m: Views, slot: number, delta: number): void {
+  m.u32[(slot + TS_ISOLATIONS) >>> 2] = m.u32[(slot + TS_ISOLATIONS) >>> 2] + delta;
+  updateFlags(m, slot);
+}
+
+/** Whether the slot rejects calls now, without moving it: open, forced open or isolated. */
+export function rejecting(m: Views, slot: number, now: number): boolean {
+  const mode = m.u8[slot + TS_MODE];
+  if (m.u32[(slot + TS_ISOLATIONS) >>> 2] !== 0 || mode === MODE_FORCED_OPEN) return true;
+  if (mode !== MODE_NORMAL) return false;
+  return m.u8[slot + TS_STATE] === STATE_OPEN && now < m.f64[(slot + TS_OPEN_UNTIL) >>> 3];
+}
