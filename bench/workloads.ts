@@ -2,7 +2,7 @@
 // can also reach the core directly for the "one call per operation" comparison.
 import { BoxMemory } from "../src/box-memory.js";
 import { clockReads } from "../src/clock.js";
-import { adaptivePolicy } from "../src/options.js";
+import { checkPolicy } from "../src/options.js";
 import { Breaker, BreakerBox } from "../src/index.js";
 import type { EngineName } from "../src/engine.js";
 import { guard, INCUMBENTS, type Guard, type Incumbent } from "./incumbents.js";
@@ -47,7 +47,7 @@ export function breakerboxWorkloads(engine: EngineName): Workload[] {
   const breaker = new Breaker({ engine });
   const open = tripped(engine);
   const memory = new BoxMemory(engine, undefined, 1, 4096);
-  const slot = memory.allocate(memory.policy(adaptivePolicy({})));
+  const slot = memory.allocate(memory.policy(checkPolicy("options", {})));
   const generation = memory.generation(slot);
   const box = new BreakerBox({ engine });
   for (const key of KEYS) box.get(key);

@@ -13,8 +13,11 @@
 // (test/lockstep.test.ts checks this against both engines driven directly).
 
 import {
-  BOX_MAGIC, BOX_MAGIC_OFFSET, BOX_VERSION_OFFSET, BUCKET_DROP, BUCKET_FAILURE, BUCKET_SIZE, DECISION_DROP,
-  FLAG_FREE, FLAG_PASS, KIND_ADAPTIVE, LAYOUT_VERSION, OUTCOME_SUCCESS, PENDING_LIMIT, POLICY_BUCKETS, POLICY_BUCKET_MS,
+  BOX_MAGIC, BOX_MAGIC_OFFSET, BOX_VERSION_OFFSET, BUCKET_DROP, BUCKET_FAILURE, BUCKET_SIZE, DECISION_PASS,
+  FLAG_FREE, FLAG_PASS, FLAG_PASS_ANY_TIME, FLAG_THREE_STATE, KIND_ADAPTIVE, KIND_THREE_STATE, MODE_NORMAL,
+  POLICY_BACKOFF, POLICY_HALF_OPEN_MAX_CALLS, POLICY_HALF_OPEN_SUCCESSES, POLICY_MAX_OPEN_MS, POLICY_MIN_REQUESTS,
+  POLICY_OPEN_MS, POLICY_SLOW_CALL_MS, POLICY_THRESHOLD, POLICY_TRIP, POLICY_WINDOW, POLICY_WINDOW_CALLS,
+  STATE_CLOSED, THREE_STATE_HEADER_SIZE, TS_BUCKET_SIZE, TS_COUNT_HEADER_SIZE, WINDOW_COUNT, WINDOW_TIME, LAYOUT_VERSION, OUTCOME_SUCCESS, PENDING_LIMIT, POLICY_BUCKETS, POLICY_BUCKET_MS,
   POLICY_EPOCH, POLICY_FORCE_PASS_MS, POLICY_K, POLICY_KIND, POLICY_LIMIT, POLICY_MIN_K, POLICY_PROTECTION,
   POLICY_RECORD_SIZE, POLICY_SLOT_SIZE, POLICY_TABLE_OFFSET, ADAPTIVE_HEADER_SIZE, SLOTS_OFFSET, SLOT_ACCEPTS,
   SLOT_ALIGN, SLOT_BUCKET, SLOT_FLAGS, SLOT_GEN, SLOT_PENDING, SLOT_POLICY, SLOT_TOTAL,
@@ -22,7 +25,7 @@ import {
 import { coarseNow, lastReading, tick } from "./clock.js";
 import { createEngine, type Core, type Engine, type EngineChoice, type EngineName } from "./engine.js";
 import { bucketNumber } from "./engine-js/window.js";
-import type { AdaptivePolicy } from "./options.js";
+import type { Policy } from "./options.js";
 import { Permits } from "./permits.js";
 
 /** Window sums of one slot, as `stats()` reports them. */
@@ -51,6 +54,9 @@ export class BoxMemory {
   private top = SLOTS_OFFSET;
   private readonly freeSlots = new Map<number, number[]>();
   private readonly policyIndex = new Map<string, number>();
+  /** Per policy record: its kind, and the slow-call threshold (Infinity when it counts none). */
+  private readonly kinds = new Uint8Array(POLICY_LIMIT);
+  private readonly slowCallMs = new Float64Array(POLICY_LIMIT).fill(Infinity);
   /**
    * Per policy, the bucket number of the time, cached with what it was computed from: the default
    * clock's reading number (`bucketTick`), or a user clock's time (`bucketTime`).
@@ -121,8 +127,8 @@ export class BoxMemory {
   }
 
   /** The policy record index for `policy`, written on first use. Equal policies share a record. */
-  policy(policy: AdaptivePolicy): number {
-    const key = `${policy.buckets}/${policy.bucketMs}/${policy.k}/${policy.minK}/${policy.protection}/${policy.forcePassMs}`;
+  policy(policy: Policy): number {
+    const key = JSON.stringify(policy);
     let index = this.policyIndex.get(key);
     if (index !== undefined) return index;
     index = this.policyIndex.size;
@@ -130,18 +136,50 @@ export class BoxMemory {
       throw new RangeError(`breakerbox: a box holds at most ${POLICY_LIMIT} distinct policies`);
     }
     const record = POLICY_TABLE_OFFSET + index * POLICY_RECORD_SIZE;
-    const slotSize = Math.ceil((ADAPTIVE_HEADER_SIZE + policy.buckets * BUCKET_SIZE) / SLOT_ALIGN) * SLOT_ALIGN;
-    this.u8[record + POLICY_KIND] = KIND_ADAPTIVE;
+    const f64 = (offset: number, value: number) => { this.f64[(record + offset) >>> 3] = value; };
+    const u16 = (offset: number, value: number) => { this.u16[(record + offset) >>> 1] = value; };
+    let bytes: number;
+    if (policy.kind === "adaptive") {
+      bytes = ADAPTIVE_HEADER_SIZE + policy.buckets * BUCKET_SIZE;
+      this.u8[record + POLICY_KIND] = KIND_ADAPTIVE;
+      f64(POLICY_K, policy.k);
+      f64(POLICY_MIN_K, policy.minK);
+      f64(POLICY_PROTECTION, policy.protection);
+      f64(POLICY_FORCE_PASS_MS, policy.forcePassMs);
+    } else {
+      bytes = THREE_STATE_HEADER_SIZE + (policy.window === WINDOW_TIME ? policy.buckets * TS_BUCKET_SIZE
+        : policy.window === WINDOW_COUNT ? TS_COUNT_HEADER_SIZE + policy.windowCalls : 0);
+      this.u8[record + POLICY_KIND] = KIND_THREE_STATE;
+      this.u8[record + POLICY_TRIP] = policy.trip;
+      this.u8[record + POLICY_WINDOW] = policy.window;
+      u16(POLICY_HALF_OPEN_MAX_CALLS, policy.halfOpenMaxCalls);
+      f64(POLICY_THRESHOLD, policy.threshold);
+      f64(POLICY_MIN_REQUESTS, policy.minRequests);
+      f64(POLICY_SLOW_CALL_MS, policy.slowCallMs);
+      f64(POLICY_OPEN_MS, policy.openMs);
+      f64(POLICY_MAX_OPEN_MS, policy.maxOpenMs);
+      f64(POLICY_BACKOFF, policy.backoff);
+      u16(POLICY_HALF_OPEN_SUCCESSES, policy.halfOpenSuccesses);
+      u16(POLICY_WINDOW_CALLS, policy.windowCalls);
+      this.slowCallMs[index] = policy.slowCallMs;
+    }
     this.u8[record + POLICY_BUCKETS] = policy.buckets;
-    this.u16[(record + POLICY_SLOT_SIZE) >>> 1] = slotSize;
-    this.f64[(record + POLICY_EPOCH) >>> 3] = this.now();
-    this.f64[(record + POLICY_BUCKET_MS) >>> 3] = policy.bucketMs;
-    this.f64[(record + POLICY_K) >>> 3] = policy.k;
-    this.f64[(record + POLICY_MIN_K) >>> 3] = policy.minK;
-    this.f64[(record + POLICY_PROTECTION) >>> 3] = policy.protection;
-    this.f64[(record + POLICY_FORCE_PASS_MS) >>> 3] = policy.forcePassMs;
+    u16(POLICY_SLOT_SIZE, Math.ceil(bytes / SLOT_ALIGN) * SLOT_ALIGN);
+    f64(POLICY_EPOCH, this.now());
+    f64(POLICY_BUCKET_MS, policy.bucketMs);
     this.policyIndex.set(key, index);
+    this.kinds[index] = policy.kind === "adaptive" ? KIND_ADAPTIVE : KIND_THREE_STATE;
     return index;
+  }
+
+  /** KIND_ADAPTIVE or KIND_THREE_STATE: the kind of a slot's policy. */
+  kindOf(slot: number): number {
+    return this.kinds[this.u8[slot + SLOT_POLICY]];
+  }
+
+  /** Whether settlements on `slot` need their duration (its policy counts slow calls). */
+  timesCalls(slot: number): boolean {
+    return this.slowCallMs[this.u8[slot + SLOT_POLICY]] !== Infinity;
   }
 
   /** Bytes one slot of policy record `index` takes. */
@@ -164,7 +202,8 @@ export class BoxMemory {
       }
       this.top = slot + size;
     }
-    this.core.initAdaptive(slot, index, this.nextSeed(), this.now());
+    if (this.kinds[index] === KIND_ADAPTIVE) this.core.initAdaptive(slot, index, this.nextSeed(), this.now());
+    else this.core.initThreeState(slot, index, this.now());
     return slot;
   }
 
@@ -177,9 +216,18 @@ export class BoxMemory {
     free.push(slot);
   }
 
-  /** Clears a slot's window and bumps its generation (permits already issued settle nothing). */
-  reset(slot: number): void {
-    this.core.initAdaptive(slot, this.u8[slot + SLOT_POLICY], this.nextSeed(), this.now());
+  /**
+   * Back to a fresh start, permits already issued settle nothing: an adaptive slot gets an empty
+   * window; a three-state slot closes with cleared counts and leaves any manual mode (its
+   * isolation handles stay open). Returns CHANGED when a three-state slot changed state.
+   */
+  reset(slot: number): number {
+    if (this.kindOf(slot) === KIND_ADAPTIVE) {
+      this.core.initAdaptive(slot, this.u8[slot + SLOT_POLICY], this.nextSeed(), this.now());
+      return 0;
+    }
+    this.core.setMode(slot, MODE_NORMAL);
+    return this.core.forceState(slot, STATE_CLOSED, this.now()); // a new generation even when already closed
   }
 
   /** Each (re)initialised slot draws from its own sequence, derived from the box's seed. */
@@ -203,12 +251,13 @@ export class BoxMemory {
    * Whether a call on `slot` passes: on the shared memory alone while the slot passes for its
    * bucket and the time is still in that bucket, else by the core (which then reads the clock).
    */
-  decide(slot: number): boolean {
-    if ((this.u8[slot + SLOT_FLAGS] & FLAG_PASS) !== 0
-      && this.u32[(slot + SLOT_BUCKET) >>> 2] === this.currentBucket(this.u8[slot + SLOT_POLICY])) {
-      return true;
+  decide(slot: number): number {
+    const flags = this.u8[slot + SLOT_FLAGS];
+    if ((flags & FLAG_PASS) !== 0 && ((flags & FLAG_PASS_ANY_TIME) !== 0
+      || this.u32[(slot + SLOT_BUCKET) >>> 2] === this.currentBucket(this.u8[slot + SLOT_POLICY]))) {
+      return DECISION_PASS;
     }
-    return this.core.allowAdaptive(slot, this.now()) !== DECISION_DROP;
+    return this.core.allow(slot, this.now());
   }
 
   /** Generation of a slot, which its permits carry. */
@@ -216,17 +265,24 @@ export class BoxMemory {
     return this.u16[(slot + SLOT_GEN) >>> 1];
   }
 
-  /** Settles one permit of `generation`: a success in the current bucket is only counted. */
-  settle(slot: number, generation: number, outcome: number): void {
+  /**
+   * Settles one permit of `generation` that took `durationMs` (NaN when not measured). A success
+   * that is not slow, in the current bucket, on a slot that is adaptive or closed, is only
+   * counted. Returns CHANGED when the slot changed state.
+   */
+  settle(slot: number, generation: number, outcome: number, durationMs: number): number {
+    const flags = this.u8[slot + SLOT_FLAGS];
     if (outcome === OUTCOME_SUCCESS && this.u16[(slot + SLOT_GEN) >>> 1] === generation
+      && ((flags & FLAG_THREE_STATE) === 0 || (flags & FLAG_PASS_ANY_TIME) !== 0)
+      && !(durationMs > this.slowCallMs[this.u8[slot + SLOT_POLICY]])
       && this.u32[(slot + SLOT_BUCKET) >>> 2] === this.currentBucket(this.u8[slot + SLOT_POLICY])) {
       const pending = this.u8[slot + SLOT_PENDING];
       if (pending < PENDING_LIMIT) {
         this.u8[slot + SLOT_PENDING] = pending + 1;
-        return;
+        return 0;
       }
     }
-    this.core.recordAdaptive(slot, generation, outcome, this.now());
+    return this.core.record(slot, generation, outcome, durationMs, this.now());
   }
 
   /** How many live breakers would drop the next call now: one sweep of the core over every slot. */

@@ -1,39 +1,76 @@
 // A breaker: a handle on one slot of a box's memory. `new Breaker()` owns a box of one slot;
 // `box.get(key)` hands out breakers that share the box's memory.
 
-import { BoxMemory, type WindowCounts } from "./box-memory.js";
+import { BoxMemory } from "./box-memory.js";
+import {
+  CHANGED, DECISION_MASK, DECISION_PASS, DECISION_TOO_MANY, KIND_ADAPTIVE, MODE_DISABLED, MODE_FORCED_OPEN,
+  MODE_METRICS_ONLY, OUTCOME_EXCLUDED, OUTCOME_FAILURE, OUTCOME_SUCCESS, TS_CONSECUTIVE_FAILURES, TS_CONSECUTIVE_SUCCESSES, TS_EXCLUSIONS, TS_FAILURES, TS_ISOLATIONS, TS_MODE,
+  TS_OPEN_UNTIL, TS_REQUESTS, TS_SLOW_CALLS, TS_STATE, TS_SUCCESSES,
+} from "./core/layout.js";
 import type { EngineName } from "./engine.js";
-import { OUTCOME_FAILURE, OUTCOME_SUCCESS } from "./core/layout.js";
-import { dropError, type BreakerOpenError } from "./errors.js";
+import { dropError, tooManyError, type BreakerOpenError, type TooManyRequestsError } from "./errors.js";
 import { checkBreakerOptions, type BreakerOptions } from "./options.js";
 
 /** How many failure reasons a breaker keeps (go-zero keeps 5). */
 export const REASONS_KEPT = 5;
 
+/** What `state` reports: the three states, or the manual mode that overrides them. */
+export type BreakerState = "closed" | "open" | "half-open" | "forced-open" | "disabled" | "metrics-only" | "isolated";
+
 /** Options for `do()`. */
 export interface DoOptions<R> {
   /** Whether an error thrown by `fn` still counts as a success (go-zero's Acceptable). Default: none does. */
   acceptable?: (error: unknown) => boolean;
-  /** Called instead of throwing when the breaker drops the call (go-zero's Fallback); its result is returned. */
-  fallback?: (error: BreakerOpenError) => R;
+  /** Whether an error thrown by `fn` counts as neither success nor failure (gobreaker's IsExcluded). Default: none. */
+  excluded?: (error: unknown) => boolean;
+  /** Called instead of throwing when the breaker rejects the call (go-zero's Fallback); its result is returned. */
+  fallback?: (error: BreakerOpenError | TooManyRequestsError) => R;
   /** An already-aborted signal makes `do()` throw `signal.reason` without calling `fn` or counting anything. */
   signal?: AbortSignal;
 }
 
-/** A snapshot of one breaker's window. */
-export interface BreakerStats extends WindowCounts {
+/** The counts of a three-state breaker since its last state change (gobreaker's Counts). */
+export interface BreakerCounts {
+  requests: number;
+  successes: number;
+  failures: number;
+  exclusions: number;
+  slowCalls: number;
+  consecutiveSuccesses: number;
+  consecutiveFailures: number;
+}
+
+/** A snapshot of one breaker. */
+export interface BreakerStats {
   /** Which engine runs the breaker. */
   engine: EngineName;
+  /** 'adaptive' or 'three-state'. */
+  policy: "adaptive" | "three-state";
+  /** See `Breaker.state`. */
+  state: BreakerState;
+  /** Adaptive: calls in the window, drops included. Three-state: calls settled since the last state change. */
+  requests: number;
+  successes: number;
+  failures: number;
+  /** Adaptive: calls dropped in the window. Three-state: 0 (rejections are not counted). */
+  drops: number;
+  /** Adaptive: the probability that the next call is dropped. Three-state: 1 while rejecting, else 0. */
+  dropRatio: number;
   /** The last failure reasons given to `reject()`, oldest first (at most 5). */
   reasons: string[];
 }
 
-/** One admitted call. Settle it once with `accept()` or `reject()`; later settlements do nothing. */
+/** One admitted call. Settle it once; later settlements do nothing. */
 export interface Permit {
-  /** The call succeeded. */
-  accept(): void;
-  /** The call failed; `reason` is kept among the breaker's last failure reasons. */
-  reject(reason?: string): void;
+  /** The call succeeded; `durationMs` overrides the measured duration (for slow-call trips). */
+  accept(durationMs?: number): void;
+  /**
+   * The call failed; `reason` is kept among the breaker's last failure reasons. With a three-state
+   * breaker, `openForMs` opens it at once for at least that long (an upstream's Retry-After).
+   */
+  reject(reason?: string, openForMs?: number): void;
+  /** The call counts as neither success nor failure (e.g. the caller's own abort). */
+  exclude(): void;
 }
 
 class SlotPermit implements Permit {
@@ -41,22 +78,27 @@ class SlotPermit implements Permit {
 
   constructor(
     private readonly breaker: Breaker,
-    private readonly memory: BoxMemory,
-    private readonly slot: number,
     private readonly generation: number,
+    private readonly issuedAt: number,
   ) {}
 
-  accept(): void {
+  accept(durationMs?: number): void {
     if (this.settled) return;
     this.settled = true;
-    this.memory.settle(this.slot, this.generation, OUTCOME_SUCCESS);
+    this.breaker.settleOne(this.generation, OUTCOME_SUCCESS, this.issuedAt, durationMs);
   }
 
-  reject(reason?: string): void {
+  reject(reason?: string, openForMs?: number): void {
     if (this.settled) return;
     this.settled = true;
     if (reason !== undefined) this.breaker.remember(reason);
-    this.memory.settle(this.slot, this.generation, OUTCOME_FAILURE);
+    this.breaker.settleOne(this.generation, OUTCOME_FAILURE, this.issuedAt, undefined, openForMs);
+  }
+
+  exclude(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.breaker.settleOne(this.generation, OUTCOME_EXCLUDED, this.issuedAt);
   }
 }
 
@@ -76,42 +118,55 @@ export function attachBreaker(memory: BoxMemory, slot: number, key: string): Bre
 const isAsyncFunction = (fn: unknown): boolean =>
   (fn as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] === "AsyncFunction";
 
-function releasedError(key: string | undefined): Error {
-  return new Error(`breakerbox: the breaker for key ${JSON.stringify(key)} was deleted from its box; get a new one with box.get(key)`);
-}
-
 function reasonOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+function releasedError(key: string | undefined): Error {
+  return new Error(`breakerbox: the breaker for key ${JSON.stringify(key)} was deleted from its box; get a new one with box.get(key)`);
+}
+
+const STATE_NAMES: readonly BreakerState[] = ["closed", "open", "half-open"];
+
+type Listener = (change: { from: BreakerState; to: BreakerState }) => void;
+
 /**
- * A circuit breaker with the adaptive (Google SRE client-side throttling) policy of go-zero.
+ * A circuit breaker: go-zero's adaptive policy (the default) or the three-state policy
+ * (`policy: 'three-state'` or a `trip` option).
  *
  * Two ways to guard a call: `allow()` → Permit | null, or the zero-allocation `tryAcquire()` →
- * token (0 when dropped) with `accept(token)` / `reject(token)`. `do(fn)` wraps both.
+ * token (0 when rejected) with `accept(token)` / `reject(token)` / `exclude(token)`. `do(fn)`
+ * wraps both.
  */
 export class Breaker {
   /** The key in its box; undefined for a standalone breaker. */
   readonly key: string | undefined;
   readonly #memory: BoxMemory;
   readonly #slot: number;
+  /** Whether settlements need a duration (the policy counts slow calls). */
+  readonly #timed: boolean;
   #released = false;
   #dropError: BreakerOpenError | undefined;
+  #tooManyError: TooManyRequestsError | undefined;
   #reasons: string[] | undefined;
   #reasonCount = 0;
+  /** The state the listeners last heard of, and the listeners (none until the first subscribes). */
+  #known: BreakerState = "closed";
+  #listeners: Listener[] | undefined;
 
   constructor(options?: BreakerOptions) {
     if (attaching !== undefined) {
       this.#memory = attaching.memory;
       this.#slot = attaching.slot;
       this.key = attaching.key;
-      return;
+    } else {
+      const checked = checkBreakerOptions("Breaker options", options);
+      const memory = new BoxMemory(checked.engine, checked.now, checked.seed, 1024);
+      this.#memory = memory;
+      this.#slot = memory.allocate(memory.policy(checked.policy));
+      this.key = undefined;
     }
-    const checked = checkBreakerOptions("Breaker options", options);
-    const memory = new BoxMemory(checked.engine, checked.now, checked.seed, 1024);
-    this.#memory = memory;
-    this.#slot = memory.allocate(memory.policy(checked.policy));
-    this.key = undefined;
+    this.#timed = this.#memory.timesCalls(this.#slot);
   }
 
   /** Which engine runs this breaker: 'wasm' or 'js'. */
@@ -119,46 +174,64 @@ export class Breaker {
     return this.#memory.engineName;
   }
 
-  /** Zero-allocation admission: a positive token, or 0 when the call must be dropped. */
+  /** Zero-allocation admission: a positive token, or 0 when the call must be rejected. */
   tryAcquire(): number {
     if (this.#released) throw releasedError(this.key);
     const memory = this.#memory;
     const slot = this.#slot;
-    return memory.decide(slot) ? memory.permits.issue(slot, memory.generation(slot)) : 0;
+    const code = memory.decide(slot);
+    if (code !== DECISION_PASS) {
+      if ((code & CHANGED) !== 0) this.#changed();
+      if ((code & DECISION_MASK) !== DECISION_PASS) return 0;
+    }
+    return memory.permits.issue(slot, memory.generation(slot), this.#timed ? memory.now() : 0);
   }
 
-  /** Settles a token from `tryAcquire()` as a success. Stale, doubled or foreign tokens do nothing. */
-  accept(token: number): void {
-    const memory = this.#memory;
-    if (!this.#released && memory.permits.redeem(token, this.#slot)) {
-      memory.settle(this.#slot, memory.permits.generation, OUTCOME_SUCCESS);
+  /** Settles a token as a success. Stale, doubled or foreign tokens do nothing. */
+  accept(token: number, durationMs?: number): void {
+    const permits = this.#memory.permits;
+    if (!this.#released && permits.redeem(token, this.#slot)) {
+      this.settleOne(permits.generation, OUTCOME_SUCCESS, permits.issuedAt, durationMs);
     }
   }
 
-  /** Settles a token from `tryAcquire()` as a failure, keeping `reason`. Stale tokens do nothing. */
-  reject(token: number, reason?: string): void {
-    const memory = this.#memory;
-    if (!this.#released && memory.permits.redeem(token, this.#slot)) {
+  /**
+   * Settles a token as a failure, keeping `reason`. With a three-state breaker, `openForMs` opens
+   * it at once for at least that long (accelerated tripping). Stale tokens do nothing.
+   */
+  reject(token: number, reason?: string, openForMs?: number): void {
+    const permits = this.#memory.permits;
+    if (!this.#released && permits.redeem(token, this.#slot)) {
       if (reason !== undefined) this.remember(reason);
-      memory.settle(this.#slot, memory.permits.generation, OUTCOME_FAILURE);
+      this.settleOne(permits.generation, OUTCOME_FAILURE, permits.issuedAt, undefined, openForMs);
     }
   }
 
-  /** go-zero's Allow: a Permit to settle once, or null when the call must be dropped. */
+  /** Settles a token as neither success nor failure (gobreaker's exclusions). */
+  exclude(token: number): void {
+    const permits = this.#memory.permits;
+    if (!this.#released && permits.redeem(token, this.#slot)) {
+      this.settleOne(permits.generation, OUTCOME_EXCLUDED, permits.issuedAt);
+    }
+  }
+
+  /** go-zero's Allow: a Permit to settle once, or null when the call must be rejected. */
   allow(): Permit | null {
-    if (this.#released) throw releasedError(this.key);
+    const code = this.#admit();
+    if ((code & DECISION_MASK) !== DECISION_PASS) return null;
     const memory = this.#memory;
-    const slot = this.#slot;
-    return memory.decide(slot) ? new SlotPermit(this, memory, slot, memory.generation(slot)) : null;
+    return new SlotPermit(this, memory.generation(this.#slot), this.#timed ? memory.now() : 0);
   }
 
   /**
    * Runs `fn` through the breaker (go-zero's Do, DoWithAcceptable, DoWithFallback and
    * DoWithFallbackAcceptable in one). A returned promise settles the call when it settles.
    *
-   * Dropped: returns `fallback(error)` if given; else throws a BreakerOpenError — as a rejected
+   * Rejected: returns `fallback(error)` if given; else throws a BreakerOpenError (or a
+   * TooManyRequestsError when a half-open breaker has all the probes it allows) — as a rejected
    * promise when `fn` is an `async function`, synchronously otherwise.
-   * An error from `fn` counts as a failure unless `acceptable(error)` says otherwise, and is rethrown.
+   * An error from `fn` counts as a failure unless `acceptable(error)` makes it a success or
+   * `excluded(error)` makes it neither, and is rethrown.
    */
   do<R>(fn: () => R, options?: DoOptions<R>): R {
     const signal = options?.signal;
@@ -166,50 +239,180 @@ export class Breaker {
       if (isAsyncFunction(fn)) return Promise.reject(signal.reason) as R;
       throw signal.reason;
     }
-    const token = this.tryAcquire();
-    if (token === 0) {
-      const error = (this.#dropError ??= dropError(this.key));
+    const memory = this.#memory;
+    const code = this.#admit();
+    if ((code & DECISION_MASK) !== DECISION_PASS) {
+      const error = (code & DECISION_MASK) === DECISION_TOO_MANY
+        ? (this.#tooManyError ??= tooManyError(this.key))
+        : (this.#dropError ??= dropError(this.key));
       if (options?.fallback !== undefined) return options.fallback(error);
       if (isAsyncFunction(fn)) return Promise.reject(error) as R;
       throw error;
     }
+    const generation = memory.generation(this.#slot);
+    const issuedAt = this.#timed ? memory.now() : 0;
     let result: R;
     try {
       result = fn();
     } catch (error) {
-      this.#settleError(token, error, options?.acceptable);
+      this.#settleError(generation, issuedAt, error, options);
       throw error;
     }
     if (typeof (result as { then?: unknown } | null)?.then === "function") {
-      const acceptable = options?.acceptable;
       return (result as PromiseLike<unknown>).then(
         (value) => {
-          this.accept(token);
+          this.settleOne(generation, OUTCOME_SUCCESS, issuedAt);
           return value;
         },
         (error: unknown) => {
-          this.#settleError(token, error, acceptable);
+          this.#settleError(generation, issuedAt, error, options);
           throw error;
         },
       ) as R;
     }
-    this.accept(token);
+    this.settleOne(generation, OUTCOME_SUCCESS, issuedAt);
     return result;
   }
 
-  /** Counts, drop ratio and last failure reasons of the current window. */
-  stats(): BreakerStats {
+  /**
+   * The state now: 'closed', 'open' or 'half-open' for a three-state breaker, or the manual mode
+   * overriding them ('forced-open', 'disabled', 'metrics-only', 'isolated'). Reading it makes a
+   * due lazy transition (open → half-open), as gobreaker's State() does. An adaptive breaker is
+   * 'closed' while it drops nothing and 'open' while it drops calls with some probability.
+   */
+  get state(): BreakerState {
     if (this.#released) throw releasedError(this.key);
-    const counts = this.#memory.counts(this.#slot) as BreakerStats;
-    counts.engine = this.#memory.engineName;
-    counts.reasons = this.#recentReasons();
-    return counts;
+    const memory = this.#memory;
+    const slot = this.#slot;
+    if (memory.kindOf(slot) === KIND_ADAPTIVE) return memory.counts(slot).dropRatio > 0 ? "open" : "closed";
+    if ((memory.core.refreshThreeState(slot, memory.now()) & CHANGED) !== 0) this.#changed();
+    return this.#readState();
   }
 
-  /** Forgets the window (an empty, passing breaker); permits already issued settle nothing. */
+  /** Counts of a three-state breaker since its last state change (gobreaker's Counts). */
+  get counts(): BreakerCounts {
+    const memory = this.#threeState("counts");
+    const slot = this.#slot;
+    memory.core.refreshThreeState(slot, memory.now()); // folds pending successes first
+    const u32 = (offset: number) => memory.u32[(slot + offset) >>> 2];
+    return {
+      requests: u32(TS_REQUESTS),
+      successes: u32(TS_SUCCESSES),
+      failures: u32(TS_FAILURES),
+      exclusions: u32(TS_EXCLUSIONS),
+      slowCalls: u32(TS_SLOW_CALLS),
+      consecutiveSuccesses: u32(TS_CONSECUTIVE_SUCCESSES),
+      consecutiveFailures: u32(TS_CONSECUTIVE_FAILURES),
+    };
+  }
+
+  /** Counts, drop ratio, state and last failure reasons. */
+  stats(): BreakerStats {
+    if (this.#released) throw releasedError(this.key);
+    const memory = this.#memory;
+    const reasons = this.#recentReasons();
+    if (memory.kindOf(this.#slot) === KIND_ADAPTIVE) {
+      const counts = memory.counts(this.#slot);
+      return { engine: memory.engineName, policy: "adaptive", state: counts.dropRatio > 0 ? "open" : "closed", ...counts, reasons };
+    }
+    const state = this.state;
+    const counts = this.counts;
+    const rejecting = state === "open" || state === "forced-open" || state === "isolated";
+    return {
+      engine: memory.engineName, policy: "three-state", state, requests: counts.requests, successes: counts.successes,
+      failures: counts.failures, drops: 0, dropRatio: rejecting ? 1 : 0, reasons,
+    };
+  }
+
+  /** Time (ms, on the breaker's clock) until which an open three-state breaker stays open. */
+  get openUntil(): number {
+    const memory = this.#threeState("openUntil");
+    return memory.f64[(this.#slot + TS_OPEN_UNTIL) >>> 3];
+  }
+
+  /**
+   * Back to a fresh start; permits already issued settle nothing. Adaptive: an empty window.
+   * Three-state: closed with cleared counts and backoff, out of any manual mode (isolation
+   * handles stay in force until released).
+   */
   reset(): void {
     if (this.#released) throw releasedError(this.key);
-    this.#memory.reset(this.#slot);
+    if ((this.#memory.reset(this.#slot) & CHANGED) !== 0) this.#changed();
+  }
+
+  /** Three-state: rejects every call until `forceClose()`, `reset()` or another mode. */
+  forceOpen(): void {
+    this.#setMode(MODE_FORCED_OPEN);
+  }
+
+  /** Three-state: closes now with cleared counts, and leaves any manual mode. */
+  forceClose(): void {
+    this.reset();
+  }
+
+  /** Three-state: allows every call and still counts it; nothing trips. */
+  disable(): void {
+    this.#setMode(MODE_DISABLED);
+  }
+
+  /** Three-state: runs the state machine and counts, but never rejects a call. */
+  metricsOnly(): void {
+    this.#setMode(MODE_METRICS_ONLY);
+  }
+
+  /**
+   * Three-state: rejects every call until the returned handle is released (cockatiel's isolate).
+   * Handles nest: the breaker stays isolated while any is unreleased. Releasing twice does nothing.
+   */
+  isolate(): { release(): void } {
+    const memory = this.#threeState("isolate()");
+    const slot = this.#slot;
+    memory.core.isolate(slot, 1);
+    this.#notifyIfMoved();
+    let released = false;
+    return {
+      release: () => {
+        if (released || this.#released) return;
+        released = true;
+        memory.core.isolate(slot, -1);
+        this.#notifyIfMoved();
+      },
+    };
+  }
+
+  /**
+   * Three-state: subscribes to state changes (including manual modes); returns the function that
+   * unsubscribes. Costs nothing while nobody listens. A listener that throws does not stop the
+   * others or touch the breaker; its error is rethrown from a microtask.
+   */
+  onStateChange(listener: Listener): () => void {
+    this.#threeState("onStateChange()");
+    if (typeof listener !== "function") throw new TypeError(`listener must be a function, got ${typeof listener}`);
+    if (this.#listeners === undefined) {
+      this.#listeners = [];
+      this.#known = this.#readState();
+    }
+    const listeners = this.#listeners;
+    listeners.push(listener);
+    return () => {
+      const at = listeners.indexOf(listener);
+      if (at >= 0) listeners.splice(at, 1);
+    };
+  }
+
+  /** Subscribes to changes into 'open'; returns the function that unsubscribes. */
+  onOpen(listener: () => void): () => void {
+    return this.onStateChange(({ to }) => { if (to === "open") listener(); });
+  }
+
+  /** Subscribes to changes into 'half-open'; returns the function that unsubscribes. */
+  onHalfOpen(listener: () => void): () => void {
+    return this.onStateChange(({ to }) => { if (to === "half-open") listener(); });
+  }
+
+  /** Subscribes to changes into 'closed'; returns the function that unsubscribes. */
+  onClose(listener: () => void): () => void {
+    return this.onStateChange(({ to }) => { if (to === "closed") listener(); });
   }
 
   /** @internal The slot address, for the box that owns it. */
@@ -228,14 +431,90 @@ export class Breaker {
     reasons[this.#reasonCount++ % REASONS_KEPT] = reason;
   }
 
-  #settleError(token: number, error: unknown, acceptable: ((error: unknown) => boolean) | undefined): void {
-    let accepted = false;
+  /** @internal Settles one permit of `generation`, with its duration when the policy times calls. */
+  settleOne(generation: number, outcome: number, issuedAt: number, durationMs?: number, openForMs?: number): void {
+    if (this.#released) return;
+    const memory = this.#memory;
+    const slot = this.#slot;
+    const duration = durationMs ?? (this.#timed ? memory.now() - issuedAt : NaN);
+    if (openForMs === undefined) {
+      if ((memory.settle(slot, generation, outcome, duration) & CHANGED) !== 0) this.#changed();
+      return;
+    }
+    // Accelerated tripping: checked first, applied only for a permit of the current generation.
+    this.#threeState("reject(…, openForMs)");
+    if (!(openForMs >= 0 && openForMs <= Number.MAX_VALUE)) {
+      throw new RangeError(`openForMs must be a finite number ≥ 0, got ${openForMs}`);
+    }
+    const current = generation === memory.generation(slot);
+    let code = memory.settle(slot, generation, outcome, duration);
+    if (current && openForMs > 0) code |= memory.core.tripThreeState(slot, openForMs, memory.now());
+    if ((code & CHANGED) !== 0) this.#changed();
+  }
+
+  #admit(): number {
+    if (this.#released) throw releasedError(this.key);
+    const code = this.#memory.decide(this.#slot);
+    if ((code & CHANGED) !== 0) this.#changed();
+    return code;
+  }
+
+  #settleError(generation: number, issuedAt: number, error: unknown, options: DoOptions<unknown> | undefined): void {
+    let outcome = OUTCOME_FAILURE;
     try {
-      accepted = acceptable !== undefined && acceptable(error) === true;
+      if (options?.excluded?.(error) === true) outcome = OUTCOME_EXCLUDED;
+      else if (options?.acceptable?.(error) === true) outcome = OUTCOME_SUCCESS;
     } finally {
-      // A throwing `acceptable` still settles the call, as a failure, before its error propagates.
-      if (accepted) this.accept(token);
-      else this.reject(token, reasonOf(error));
+      // A throwing `acceptable` or `excluded` still settles the call, as a failure, before its error propagates.
+      if (outcome === OUTCOME_FAILURE) this.remember(reasonOf(error));
+      this.settleOne(generation, outcome, issuedAt);
+    }
+  }
+
+  #threeState(what: string): BoxMemory {
+    if (this.#released) throw releasedError(this.key);
+    if (this.#memory.kindOf(this.#slot) === KIND_ADAPTIVE) {
+      throw new TypeError(`${what} needs a three-state breaker (policy: 'three-state'); this one is adaptive`);
+    }
+    return this.#memory;
+  }
+
+  #setMode(mode: number): void {
+    const memory = this.#threeState(mode === MODE_FORCED_OPEN ? "forceOpen()" : mode === MODE_DISABLED ? "disable()" : "metricsOnly()");
+    memory.core.setMode(this.#slot, mode);
+    this.#notifyIfMoved();
+  }
+
+  #readState(): BreakerState {
+    const memory = this.#memory;
+    const slot = this.#slot;
+    if (memory.u32[(slot + TS_ISOLATIONS) >>> 2] !== 0) return "isolated";
+    const mode = memory.u8[slot + TS_MODE];
+    if (mode === MODE_FORCED_OPEN) return "forced-open";
+    if (mode === MODE_DISABLED) return "disabled";
+    if (mode === MODE_METRICS_ONLY) return "metrics-only";
+    return STATE_NAMES[memory.u8[slot + TS_STATE]];
+  }
+
+  /** After a manual change: tells the listeners if what `state` reports moved. */
+  #notifyIfMoved(): void {
+    if (this.#listeners !== undefined && this.#readState() !== this.#known) this.#changed();
+  }
+
+  /** The slot changed state: tell the listeners, once per real change. A throwing listener is reported, not obeyed. */
+  #changed(): void {
+    const listeners = this.#listeners;
+    if (listeners === undefined) return;
+    const from = this.#known;
+    const to = this.#readState();
+    if (from === to) return;
+    this.#known = to;
+    for (const listener of [...listeners]) {
+      try {
+        listener({ from, to });
+      } catch (error) {
+        queueMicrotask(() => { throw error; });
+      }
     }
   }
 
@@ -248,3 +527,4 @@ export class Breaker {
     return out;
   }
 }
+

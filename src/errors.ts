@@ -2,6 +2,7 @@
 // copies of the package, where `instanceof` does not.
 
 const OPEN_BRAND = Symbol.for("breakerbox.BreakerOpenError");
+const TOO_MANY_BRAND = Symbol.for("breakerbox.TooManyRequestsError");
 
 /**
  * Thrown (or passed to `fallback`) when a breaker drops a call: go-zero's ErrServiceUnavailable,
@@ -35,4 +36,37 @@ export function dropError(key: string | undefined): BreakerOpenError {
 /** True for a BreakerOpenError from any copy of breakerbox. */
 export function isBreakerOpenError(error: unknown): error is BreakerOpenError {
   return typeof error === "object" && error !== null && (error as Record<symbol, unknown>)[OPEN_BRAND] === true;
+}
+
+/**
+ * Thrown (or passed to `fallback`) when a half-open three-state breaker already has all the probes
+ * it allows: gobreaker's ErrTooManyRequests, message "too many requests". One frozen value per
+ * breaker, like BreakerOpenError.
+ */
+export class TooManyRequestsError extends Error {
+  readonly [TOO_MANY_BRAND] = true;
+  /** The key of the breaker that rejected the call (undefined for a standalone breaker). */
+  readonly key: string | undefined;
+
+  constructor(key?: string) {
+    super("too many requests");
+    this.name = "TooManyRequestsError";
+    this.key = key;
+  }
+}
+
+/** A frozen TooManyRequestsError without a stack. */
+export function tooManyError(key: string | undefined): TooManyRequestsError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return Object.freeze(new TooManyRequestsError(key));
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+/** True for a TooManyRequestsError from any copy of breakerbox. */
+export function isTooManyRequestsError(error: unknown): error is TooManyRequestsError {
+  return typeof error === "object" && error !== null && (error as Record<symbol, unknown>)[TOO_MANY_BRAND] === true;
 }

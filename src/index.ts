@@ -1,11 +1,11 @@
 // breakerbox: circuit breakers for JavaScript with a WebAssembly core.
 
 export { Breaker, REASONS_KEPT } from "./breaker.js";
-export type { BreakerStats, DoOptions, Permit } from "./breaker.js";
+export type { BreakerCounts, BreakerState, BreakerStats, DoOptions, Permit } from "./breaker.js";
 export { BreakerBox } from "./box.js";
 export type { BreakerBoxOptions } from "./box.js";
-export { BreakerOpenError, isBreakerOpenError } from "./errors.js";
+export { BreakerOpenError, isBreakerOpenError, isTooManyRequestsError, TooManyRequestsError } from "./errors.js";
 export type { EngineChoice, EngineName } from "./engine.js";
-export type { AdaptiveOptions, BreakerOptions } from "./options.js";
-export { ADAPTIVE_DEFAULTS } from "./options.js";
+export type { AdaptiveOptions, BreakerOptions, PolicyOptions, ThreeStateOptions, TripOptions } from "./options.js";
+export { ADAPTIVE_DEFAULTS, THREE_STATE_DEFAULTS } from "./options.js";
 export { clockReads } from "./clock.js";

@@ -1,10 +1,15 @@
 // Options: their defaults, their checks, and what the core receives. Everything a user passes is
 // checked here, at the edge; the core trusts the numbers it is given.
 
+import {
+  TRIP_CONSECUTIVE, TRIP_FAILURE_COUNT, TRIP_FAILURE_RATIO, TRIP_SLOW_RATIO, WINDOW_COUNT, WINDOW_NONE, WINDOW_TIME,
+} from "./core/layout.js";
 import type { EngineChoice } from "./engine.js";
 
 /** The adaptive (Google SRE / go-zero) policy. Every default is go-zero's constant. */
 export interface AdaptiveOptions {
+  /** 'adaptive' (the default when no `trip` is given). */
+  policy?: "adaptive";
   /** Length of the rolling window in ms. Default 10000 (go-zero: 10 s). */
   windowMs?: number;
   /** Buckets in the window, an integer in [1, 255]. Default 40 (250 ms each). windowMs / buckets must be ≥ 1 ms. */
@@ -19,8 +24,46 @@ export interface AdaptiveOptions {
   forcePassMs?: number;
 }
 
-/** Options shared by `Breaker` and `BreakerBox`. */
-export interface BreakerOptions extends AdaptiveOptions {
+/** When a closed three-state breaker opens. */
+export type TripOptions =
+  /** At the n-th consecutive failure (gobreaker's default, "more than 5", is n = 6). */
+  | { consecutiveFailures: number }
+  /** When failures / requests in the window reach the ratio, once the window holds minRequests (default 10). */
+  | { failureRatio: number; minRequests?: number }
+  /** When the window holds this many failures, once it holds minRequests (default 1). */
+  | { failureCount: number; minRequests?: number }
+  /** When calls slower than slowCallMs / requests reach the ratio, once the window holds minRequests (default 10). */
+  | { slowCallRatio: number; slowCallMs: number; minRequests?: number };
+
+/** The three-state policy: closed → open → half-open (gobreaker, Sentinel, resilience4j). */
+export interface ThreeStateOptions {
+  /** 'three-state' (the default when `trip` is given). */
+  policy?: "three-state";
+  /** When to open. Default { consecutiveFailures: 6 }. */
+  trip?: TripOptions;
+  /** Time window for ratio and count trips, in ms. Default 10000. */
+  windowMs?: number;
+  /** Buckets of the time window, an integer in [1, 255]. Default 10. */
+  buckets?: number;
+  /** Instead of a time window, the last N settled calls, an integer in [1, 65535] (resilience4j COUNT_BASED). */
+  windowCalls?: number;
+  /** Time open before a probe may go through, ms > 0. Default 60000 (gobreaker's Timeout). */
+  openMs?: number;
+  /** Each re-opening without a clean close multiplies the open time by this, ≥ 1. Default 1 (no backoff). */
+  backoff?: number;
+  /** Cap on the open time with backoff, ms ≥ openMs. Default max(openMs, 300000). */
+  maxOpenMs?: number;
+  /** Probes allowed at once while half-open; further calls are rejected as "too many requests". Default 1. */
+  halfOpenMaxCalls?: number;
+  /** Consecutive probe successes that close the breaker. Default halfOpenMaxCalls. */
+  halfOpenSuccesses?: number;
+}
+
+/** Either policy's options. */
+export type PolicyOptions = AdaptiveOptions | ThreeStateOptions;
+
+/** Options shared by `Breaker` and `BreakerBox`: a policy plus the clock, seed and engine. */
+export type BreakerOptions = PolicyOptions & {
   /**
    * Clock in ms, called on every operation. Default: an amortised wall clock read about once per
    * ms under load (see README, "Time"). A reading below the previous one counts as the previous one.
@@ -30,10 +73,11 @@ export interface BreakerOptions extends AdaptiveOptions {
   seed?: number;
   /** 'wasm', 'js' or 'auto' (default): wasm when it can compile here, else the TypeScript engine. */
   engine?: EngineChoice;
-}
+};
 
 /** A checked adaptive policy, ready for the policy table. */
 export interface AdaptivePolicy {
+  readonly kind: "adaptive";
   readonly buckets: number;
   readonly bucketMs: number;
   readonly k: number;
@@ -41,6 +85,26 @@ export interface AdaptivePolicy {
   readonly protection: number;
   readonly forcePassMs: number;
 }
+
+/** A checked three-state policy, ready for the policy table (codes from src/core/layout.ts). */
+export interface ThreeStatePolicy {
+  readonly kind: "three-state";
+  readonly trip: number;
+  readonly threshold: number;
+  readonly minRequests: number;
+  readonly slowCallMs: number;
+  readonly window: number;
+  readonly buckets: number;
+  readonly bucketMs: number;
+  readonly windowCalls: number;
+  readonly openMs: number;
+  readonly maxOpenMs: number;
+  readonly backoff: number;
+  readonly halfOpenMaxCalls: number;
+  readonly halfOpenSuccesses: number;
+}
+
+export type Policy = AdaptivePolicy | ThreeStatePolicy;
 
 export const ADAPTIVE_DEFAULTS = {
   windowMs: 10_000,
@@ -51,7 +115,21 @@ export const ADAPTIVE_DEFAULTS = {
   forcePassMs: 1000,
 } as const;
 
-const BREAKER_KEYS = new Set(["windowMs", "buckets", "k", "minK", "protection", "forcePassMs", "now", "seed", "engine"]);
+export const THREE_STATE_DEFAULTS = {
+  consecutiveFailures: 6,
+  windowMs: 10_000,
+  buckets: 10,
+  openMs: 60_000,
+  backoff: 1,
+  maxOpenMs: 300_000,
+  halfOpenMaxCalls: 1,
+  ratioMinRequests: 10,
+  countMinRequests: 1,
+} as const;
+
+const ADAPTIVE_KEYS = ["policy", "windowMs", "buckets", "k", "minK", "protection", "forcePassMs"];
+const THREE_STATE_KEYS = ["policy", "trip", "windowMs", "buckets", "windowCalls", "openMs", "backoff", "maxOpenMs", "halfOpenMaxCalls", "halfOpenSuccesses"];
+const BOX_KEYS = ["now", "seed", "engine"];
 
 function describe(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
@@ -66,6 +144,11 @@ function number(name: string, value: unknown, fallback: number): number {
   if (typeof value !== "number") throw new TypeError(`${name} must be a number, got ${describe(value)}`);
   if (Number.isNaN(value)) throw new RangeError(`${name} must be a number, got NaN`);
   return value;
+}
+
+function required(name: string, value: unknown): number {
+  if (value === undefined) throw new TypeError(`${name} is required`);
+  return number(name, value, NaN);
 }
 
 function inRange(name: string, value: number, low: number, high: number, range: string): number {
@@ -94,7 +177,7 @@ export function checkObject(name: string, value: unknown, known: ReadonlySet<str
   return value as Record<string, unknown>;
 }
 
-export function adaptivePolicy(options: Record<string, unknown>): AdaptivePolicy {
+function adaptivePolicy(options: Record<string, unknown>): AdaptivePolicy {
   const d = ADAPTIVE_DEFAULTS;
   const windowMs = inRange("windowMs", number("windowMs", options.windowMs, d.windowMs), Number.MIN_VALUE, Number.MAX_VALUE, "a finite number > 0");
   const buckets = integer("buckets", number("buckets", options.buckets, d.buckets), 1, 255);
@@ -106,19 +189,109 @@ export function adaptivePolicy(options: Record<string, unknown>): AdaptivePolicy
   const minK = inRange("minK", number("minK", options.minK, Math.min(d.minK, k)), 1, k, `in [1, k = ${k}]`);
   const protection = inRange("protection", number("protection", options.protection, d.protection), 0, Number.MAX_VALUE, "a finite number ≥ 0");
   const forcePassMs = inRange("forcePassMs", number("forcePassMs", options.forcePassMs, d.forcePassMs), 0, Infinity, "a number ≥ 0 (Infinity turns it off)");
-  return { buckets, bucketMs, k, minK, protection, forcePassMs };
+  return { kind: "adaptive", buckets, bucketMs, k, minK, protection, forcePassMs };
+}
+
+const TRIP_KEYS: Record<string, readonly string[]> = {
+  consecutiveFailures: ["consecutiveFailures"],
+  failureRatio: ["failureRatio", "minRequests"],
+  failureCount: ["failureCount", "minRequests"],
+  slowCallRatio: ["slowCallRatio", "slowCallMs", "minRequests"],
+};
+
+function threeStatePolicy(options: Record<string, unknown>): ThreeStatePolicy {
+  const d = THREE_STATE_DEFAULTS;
+  const tripValue = options.trip ?? { consecutiveFailures: d.consecutiveFailures };
+  if (typeof tripValue !== "object" || tripValue === null || Array.isArray(tripValue)) {
+    throw new TypeError(`trip must be an object, got ${describe(tripValue)}`);
+  }
+  const strategies = Object.keys(TRIP_KEYS).filter((key) => key in tripValue);
+  if (strategies.length !== 1) {
+    throw new TypeError(`trip must name exactly one of ${Object.keys(TRIP_KEYS).join(", ")}, got ${JSON.stringify(Object.keys(tripValue))}`);
+  }
+  const strategy = strategies[0];
+  const trip = checkObject("trip", tripValue, new Set(TRIP_KEYS[strategy]));
+  let code: number;
+  let threshold: number;
+  let minRequests = 0;
+  let slowCallMs = Infinity;
+  const ratio = (name: string) => inRange(`trip.${name}`, required(`trip.${name}`, trip[name]), Number.MIN_VALUE, 1, "in (0, 1]");
+  const minimum = (fallback: number) => integer("trip.minRequests", number("trip.minRequests", trip.minRequests, fallback), 1, 4294967295);
+  if (strategy === "consecutiveFailures") {
+    code = TRIP_CONSECUTIVE;
+    threshold = integer("trip.consecutiveFailures", required("trip.consecutiveFailures", trip.consecutiveFailures), 1, 4294967295);
+  } else if (strategy === "failureRatio") {
+    code = TRIP_FAILURE_RATIO;
+    threshold = ratio("failureRatio");
+    minRequests = minimum(d.ratioMinRequests);
+  } else if (strategy === "failureCount") {
+    code = TRIP_FAILURE_COUNT;
+    threshold = integer("trip.failureCount", required("trip.failureCount", trip.failureCount), 1, 4294967295);
+    minRequests = minimum(d.countMinRequests);
+  } else {
+    code = TRIP_SLOW_RATIO;
+    threshold = ratio("slowCallRatio");
+    slowCallMs = inRange("trip.slowCallMs", required("trip.slowCallMs", trip.slowCallMs), 0, Number.MAX_VALUE, "a finite number ≥ 0");
+    minRequests = minimum(d.ratioMinRequests);
+  }
+
+  let window = WINDOW_NONE;
+  let buckets = 0;
+  let bucketMs = 1000; // keeps the slot's bucket number moving for the fast path, whatever the window
+  let windowCalls = 0;
+  const timeKeys = options.windowMs !== undefined || options.buckets !== undefined;
+  if (code === TRIP_CONSECUTIVE) {
+    for (const key of ["windowMs", "buckets", "windowCalls"]) {
+      if (options[key] !== undefined) throw new TypeError(`${key} does not apply to trip.consecutiveFailures, which counts no window`);
+    }
+  } else if (options.windowCalls !== undefined) {
+    if (timeKeys) throw new TypeError("windowCalls (a count window) cannot be combined with windowMs or buckets (a time window)");
+    window = WINDOW_COUNT;
+    windowCalls = integer("windowCalls", required("windowCalls", options.windowCalls), 1, 65535);
+  } else {
+    window = WINDOW_TIME;
+    const windowMs = inRange("windowMs", number("windowMs", options.windowMs, d.windowMs), Number.MIN_VALUE, Number.MAX_VALUE, "a finite number > 0");
+    buckets = integer("buckets", number("buckets", options.buckets, d.buckets), 1, 255);
+    bucketMs = windowMs / buckets;
+    if (bucketMs < 1) throw new RangeError(`windowMs / buckets must be ≥ 1 ms, got ${windowMs} / ${buckets} = ${bucketMs}`);
+  }
+  const openMs = inRange("openMs", number("openMs", options.openMs, d.openMs), Number.MIN_VALUE, Number.MAX_VALUE, "a finite number > 0");
+  const backoff = inRange("backoff", number("backoff", options.backoff, d.backoff), 1, Number.MAX_VALUE, "a finite number ≥ 1");
+  const maxOpenMs = inRange("maxOpenMs", number("maxOpenMs", options.maxOpenMs, Math.max(openMs, d.maxOpenMs)), openMs, Number.MAX_VALUE, `a finite number ≥ openMs = ${openMs}`);
+  const halfOpenMaxCalls = integer("halfOpenMaxCalls", number("halfOpenMaxCalls", options.halfOpenMaxCalls, d.halfOpenMaxCalls), 1, 65535);
+  const halfOpenSuccesses = integer("halfOpenSuccesses", number("halfOpenSuccesses", options.halfOpenSuccesses, halfOpenMaxCalls), 1, 65535);
+  return {
+    kind: "three-state", trip: code, threshold, minRequests, slowCallMs, window, buckets, bucketMs, windowCalls,
+    openMs, maxOpenMs, backoff, halfOpenMaxCalls, halfOpenSuccesses,
+  };
+}
+
+/** Checks a policy's options (either kind) and rejects keys of the other kind or of nobody. */
+export function checkPolicy(name: string, value: unknown, extra: readonly string[] = []): Policy {
+  const raw = checkObject(name, value, new Set([...ADAPTIVE_KEYS, ...THREE_STATE_KEYS, ...extra]));
+  const kind = raw.policy ?? (raw.trip !== undefined ? "three-state" : "adaptive");
+  if (kind !== "adaptive" && kind !== "three-state") {
+    throw new RangeError(`policy must be 'adaptive' or 'three-state', got ${describe(kind)}`);
+  }
+  const own = kind === "adaptive" ? ADAPTIVE_KEYS : THREE_STATE_KEYS;
+  for (const key of Object.keys(raw)) {
+    if (!own.includes(key) && !extra.includes(key)) {
+      throw new TypeError(`${name}: ${key} applies to the ${kind === "adaptive" ? "three-state" : "adaptive"} policy, not the ${kind} one`);
+    }
+  }
+  return kind === "adaptive" ? adaptivePolicy(raw) : threeStatePolicy(raw);
 }
 
 export interface CheckedBreakerOptions {
-  readonly policy: AdaptivePolicy;
+  readonly policy: Policy;
   readonly now: (() => number) | undefined;
   readonly seed: number;
   readonly engine: EngineChoice;
 }
 
 export function checkBreakerOptions(name: string, value: unknown): CheckedBreakerOptions {
-  const options = checkObject(name, value, BREAKER_KEYS);
-  const policy = adaptivePolicy(options);
+  const policy = checkPolicy(name, value, BOX_KEYS);
+  const options = (value ?? {}) as Record<string, unknown>;
   const now = options.now;
   if (now !== undefined && typeof now !== "function") throw new TypeError(`now must be a function returning ms, got ${describe(now)}`);
   const seed = options.seed === undefined
@@ -130,6 +303,3 @@ export function checkBreakerOptions(name: string, value: unknown): CheckedBreake
   }
   return { policy, now: now as (() => number) | undefined, seed, engine };
 }
-
-/** The options a keyed breaker may override (per-key policy); the clock, seed and engine are the box's. */
-export const POLICY_KEYS: ReadonlySet<string> = new Set(["windowMs", "buckets", "k", "minK", "protection", "forcePassMs"]);

@@ -14,13 +14,15 @@ export const MAX_PERMITS = 1 << 24;
 export class Permits {
   private live = new Int32Array(64);
   private owners = new Float64Array(64);
+  private issued = new Float64Array(64);
   private mask = 63;
   private sequence = 0;
-  /** Set by `redeem`: the generation of the permit it retired. */
+  /** Set by `redeem`: the generation of the permit it retired, and the time it was issued. */
   generation = 0;
+  issuedAt = 0;
 
-  /** A new outstanding token for `slot`, whose generation is `generation`. */
-  issue(slot: number, generation: number): number {
+  /** A new outstanding token for `slot`, whose generation is `generation`, issued at `issuedAt`. */
+  issue(slot: number, generation: number, issuedAt: number): number {
     let token = (this.sequence + 1) & TOKEN_MASK || 1;
     let place = token & this.mask;
     while (this.live[place] !== 0) {
@@ -31,6 +33,7 @@ export class Permits {
     this.sequence = token;
     this.live[place] = token;
     this.owners[place] = slot * 65536 + generation;
+    this.issued[place] = issuedAt;
     return token;
   }
 
@@ -46,6 +49,7 @@ export class Permits {
     if (!(owner >= 0 && owner < 65536)) return false; // another slot's permit
     this.live[place] = 0;
     this.generation = owner;
+    this.issuedAt = this.issued[place];
     return true;
   }
 
@@ -58,6 +62,7 @@ export class Permits {
     }
     const live = new Int32Array(size);
     const owners = new Float64Array(size);
+    const issued = new Float64Array(size);
     const mask = size - 1;
     for (let i = 0; i <= this.mask; i++) {
       const token = this.live[i];
@@ -65,9 +70,11 @@ export class Permits {
       const place = token & mask; // distinct places stay distinct in a larger table
       live[place] = token;
       owners[place] = this.owners[i];
+      issued[place] = this.issued[i];
     }
     this.live = live;
     this.owners = owners;
+    this.issued = issued;
     this.mask = mask;
   }
 }

@@ -1,6 +1,6 @@
 // Shared by the suites: every behavioural case runs on both engines.
 import { BoxMemory } from "../src/box-memory.js";
-import { adaptivePolicy, type AdaptiveOptions } from "../src/options.js";
+import { checkPolicy, type AdaptiveOptions } from "../src/options.js";
 import type { EngineName } from "../src/engine.js";
 
 export const engines: readonly EngineName[] = ["wasm", "js"];
@@ -14,7 +14,7 @@ export class ManualClock {
 /** A box memory on `engine` with one adaptive slot, driven through the core directly. */
 export function adaptiveSlot(engine: EngineName, clock: ManualClock, options: AdaptiveOptions = {}, seed = 42) {
   const memory = new BoxMemory(engine, clock.now, seed, 4096);
-  const policy = memory.policy(adaptivePolicy(options as Record<string, unknown>));
+  const policy = memory.policy(checkPolicy("options", options as Record<string, unknown>));
   const slot = memory.allocate(policy);
   const core = memory.core;
   return {

@@ -141,6 +141,8 @@ export const FLAG_LAST_PASS = 2;
 export const FLAG_FREE = 4;
 /** With FLAG_PASS: the pass holds whatever the time (a closed three-state breaker). */
 export const FLAG_PASS_ANY_TIME = 8;
+/** The slot is three-state: a success may only be counted in `pending` while FLAG_PASS_ANY_TIME is set. */
+export const FLAG_THREE_STATE = 16;
 
 /** The most successes `pending` holds; the facade hands the next one to the core. */
 export const PENDING_LIMIT = 255;
