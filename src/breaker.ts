@@ -337,7 +337,8 @@ export class Breaker {
    */
   reset(): void {
     if (this.#released) throw releasedError(this.key);
-    if ((this.#memory.reset(this.#slot) & CHANGED) !== 0) this.#changed();
+    this.#memory.reset(this.#slot);
+    this.#notifyIfMoved(); // forced-open → closed moves what `state` reports without a state change
   }
 
   /** Three-state: rejects every call until `forceClose()`, `reset()` or another mode. */
@@ -498,7 +499,7 @@ export class Breaker {
 
   /** After a manual change: tells the listeners if what `state` reports moved. */
   #notifyIfMoved(): void {
-    if (this.#listeners !== undefined && this.#readState() !== this.#known) this.#changed();
+    if (this.#listeners !== undefined && this.#memory.kindOf(this.#slot) !== KIND_ADAPTIVE) this.#changed();
   }
 
   /** The slot changed state: tell the listeners, once per real change. A throwing listener is reported, not obeyed. */
