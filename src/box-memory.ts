@@ -54,6 +54,8 @@ export class BoxMemory {
   private top = SLOTS_OFFSET;
   private readonly freeSlots = new Map<number, number[]>();
   private readonly policyIndex = new Map<string, number>();
+  /** The checked policy behind each record. */
+  private readonly policies: Policy[] = [];
   /** Per policy record: its kind, and the slow-call threshold (Infinity when it counts none). */
   private readonly kinds = new Uint8Array(POLICY_LIMIT);
   private readonly slowCallMs = new Float64Array(POLICY_LIMIT).fill(Infinity);
@@ -168,8 +170,14 @@ export class BoxMemory {
     f64(POLICY_EPOCH, this.now());
     f64(POLICY_BUCKET_MS, policy.bucketMs);
     this.policyIndex.set(key, index);
+    this.policies.push(policy);
     this.kinds[index] = policy.kind === "adaptive" ? KIND_ADAPTIVE : KIND_THREE_STATE;
     return index;
+  }
+
+  /** The checked policy a slot runs. */
+  policyOf(slot: number): Policy {
+    return this.policies[this.u8[slot + SLOT_POLICY]];
   }
 
   /** KIND_ADAPTIVE or KIND_THREE_STATE: the kind of a slot's policy. */

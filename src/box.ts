@@ -3,6 +3,7 @@
 import { BoxMemory } from "./box-memory.js";
 import { attachBreaker, Breaker, type DoOptions } from "./breaker.js";
 import type { EngineName } from "./engine.js";
+import { takeInitialState, type BreakerSnapshot } from "./snapshot.js";
 import { checkBreakerOptions, checkPolicy, type BreakerOptions, type PolicyOptions } from "./options.js";
 
 /** Options for a box: the default policy of its breakers, and the clock, seed and engine they share. */
@@ -35,17 +36,19 @@ export class BreakerBox {
   }
 
   /**
-   * The breaker for `key`, created on first use. `options` (either policy) replace the box's
-   * policy for a new breaker and are ignored for an existing one. Any string is an ordinary key.
+   * The breaker for `key`, created on first use. `options` (either policy, or `{ initialState }`
+   * from `breaker.toJSON()`) apply to a new breaker and are ignored for an existing one. Any
+   * string is an ordinary key.
    */
-  get(key: string, options?: PolicyOptions): Breaker {
+  get(key: string, options?: PolicyOptions | { initialState: BreakerSnapshot }): Breaker {
     const existing = this.#breakers.get(key);
     if (existing !== undefined) return existing;
     if (typeof key !== "string") throw new TypeError(`key must be a string, got ${typeof key}`);
-    const policy = options === undefined
-      ? this.#defaultPolicy
+    const initial = takeInitialState("breaker options", options);
+    const policy = initial.policy !== undefined ? this.#memory.policy(initial.policy)
+      : options === undefined ? this.#defaultPolicy
       : this.#memory.policy(checkPolicy("breaker options", options));
-    const breaker = attachBreaker(this.#memory, this.#memory.allocate(policy), key);
+    const breaker = attachBreaker(this.#memory, this.#memory.allocate(policy), key, initial.snapshot);
     this.#breakers.set(key, breaker);
     return breaker;
   }

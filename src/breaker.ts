@@ -10,6 +10,7 @@ import {
 import type { EngineName } from "./engine.js";
 import { dropError, tooManyError, type BreakerOpenError, type TooManyRequestsError } from "./errors.js";
 import { checkBreakerOptions, type BreakerOptions } from "./options.js";
+import { restoreSnapshot, takeInitialState, takeSnapshot, type BreakerSnapshot } from "./snapshot.js";
 
 /** How many failure reasons a breaker keeps (go-zero keeps 5). */
 export const REASONS_KEPT = 5;
@@ -103,11 +104,11 @@ class SlotPermit implements Permit {
 }
 
 /** Set by BreakerBox just before it constructs a breaker on its own memory. */
-let attaching: { memory: BoxMemory; slot: number; key: string } | undefined;
+let attaching: { memory: BoxMemory; slot: number; key: string; snapshot: BreakerSnapshot | undefined } | undefined;
 
-/** @internal Builds a breaker on a box's memory (used by BreakerBox). */
-export function attachBreaker(memory: BoxMemory, slot: number, key: string): Breaker {
-  attaching = { memory, slot, key };
+/** @internal Builds a breaker on a box's memory (used by BreakerBox), restoring `snapshot` if given. */
+export function attachBreaker(memory: BoxMemory, slot: number, key: string, snapshot?: BreakerSnapshot): Breaker {
+  attaching = { memory, slot, key, snapshot };
   try {
     return new Breaker();
   } finally {
@@ -154,19 +155,37 @@ export class Breaker {
   #known: BreakerState = "closed";
   #listeners: Listener[] | undefined;
 
-  constructor(options?: BreakerOptions) {
+  constructor(options?: BreakerOptions & { initialState?: BreakerSnapshot }) {
+    let snapshot: BreakerSnapshot | undefined;
     if (attaching !== undefined) {
       this.#memory = attaching.memory;
       this.#slot = attaching.slot;
       this.key = attaching.key;
+      snapshot = attaching.snapshot;
     } else {
-      const checked = checkBreakerOptions("Breaker options", options);
+      const initial = takeInitialState("Breaker options", options);
+      const checked = checkBreakerOptions("Breaker options", initial.rest);
       const memory = new BoxMemory(checked.engine, checked.now, checked.seed, 1024);
       this.#memory = memory;
-      this.#slot = memory.allocate(memory.policy(checked.policy));
+      this.#slot = memory.allocate(memory.policy(initial.policy ?? checked.policy));
       this.key = undefined;
+      snapshot = initial.snapshot;
+    }
+    if (snapshot !== undefined) {
+      restoreSnapshot(this.#memory, this.#slot, snapshot);
+      for (const reason of snapshot.reasons) this.remember(String(reason));
     }
     this.#timed = this.#memory.timesCalls(this.#slot);
+  }
+
+  /**
+   * A snapshot of the breaker (policy, window, state, counts, reasons) as plain JSON, stamped with
+   * the memory layout version. `new Breaker({ initialState })` or `box.get(key, { initialState })`
+   * restores it; the time since the snapshot ages its window.
+   */
+  toJSON(): BreakerSnapshot {
+    if (this.#released) throw releasedError(this.key);
+    return takeSnapshot(this.#memory, this.#slot, this.#memory.policyOf(this.#slot), this.#recentReasons());
   }
 
   /** Which engine runs this breaker: 'wasm' or 'js'. */

@@ -9,3 +9,4 @@ export type { EngineChoice, EngineName } from "./engine.js";
 export type { AdaptiveOptions, BreakerOptions, PolicyOptions, ThreeStateOptions, TripOptions } from "./options.js";
 export { ADAPTIVE_DEFAULTS, THREE_STATE_DEFAULTS } from "./options.js";
 export { clockReads } from "./clock.js";
+export type { BreakerSnapshot } from "./snapshot.js";

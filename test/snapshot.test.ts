@@ -1,0 +1,63 @@
+// toJSON() and initialState: a breaker survives a restart, on either engine, across engines.
+import { describe, expect, it } from "vitest";
+import { Breaker, BreakerBox, type BreakerSnapshot } from "../src/index.js";
+import { LAYOUT_VERSION } from "../src/core/layout.js";
+import { engines, ManualClock } from "./helpers.js";
+
+describe.each(engines)("snapshots on the %s engine", (engine) => {
+  const other = engine === "wasm" ? "js" : "wasm";
+
+  it("an adaptive breaker comes back with its window, on the other engine too, aged by the time since", () => {
+    const clock = new ManualClock();
+    const breaker = new Breaker({ engine, now: clock.now, seed: 1, windowMs: 4000, buckets: 4 });
+    for (let i = 0; i < 30; i++) breaker.accept(breaker.tryAcquire());
+    clock.t = 1000;
+    for (let i = 0; i < 20; i++) breaker.reject(breaker.tryAcquire(), "boom");
+    const snapshot = JSON.parse(JSON.stringify(breaker.toJSON())) as BreakerSnapshot;
+    expect(snapshot.layout).toBe(LAYOUT_VERSION);
+    const restored = new Breaker({ engine: other, now: clock.now, initialState: snapshot });
+    expect(restored.stats()).toMatchObject({ successes: 30, failures: 20, reasons: ["boom", "boom", "boom", "boom", "boom"] });
+    expect(restored.stats().dropRatio).toBe(breaker.stats().dropRatio);
+    clock.t = 3500; // restored later: aged by the whole buckets since, to within one bucket
+    const later = new Breaker({ engine, now: clock.now, initialState: snapshot });
+    expect(later.stats().successes).toBe(30);
+    clock.t = 4500; // the bucket at t = 0 has left the 4 s window, the one at t = 1000 has not
+    expect(later.stats()).toMatchObject({ successes: 0, failures: 20 });
+    expect(breaker.stats()).toMatchObject({ successes: 0, failures: 20 });
+  });
+
+  it("a three-state breaker comes back open, with its counts, backoff and open-until", () => {
+    const clock = new ManualClock();
+    const options = { engine, now: clock.now, trip: { consecutiveFailures: 2 }, openMs: 1000, backoff: 2 } as const;
+    const breaker = new Breaker(options);
+    breaker.reject(breaker.tryAcquire());
+    breaker.reject(breaker.tryAcquire());
+    clock.t = 1000;
+    breaker.reject(breaker.tryAcquire()); // the probe fails: open until 3000
+    const isolation = breaker.isolate();
+    const snapshot = breaker.toJSON();
+    const restored = new Breaker({ engine: other, now: clock.now, initialState: snapshot });
+    expect(restored.state).toBe("open"); // isolation handles do not travel
+    expect(restored.openUntil).toBe(3000);
+    clock.t = 3000;
+    expect(restored.state).toBe("half-open");
+    restored.reject(restored.tryAcquire());
+    expect(restored.openUntil).toBe(3000 + 4000); // the backoff went on from where it was
+    isolation.release();
+  });
+
+  it("restores into a box, and refuses what it cannot read", () => {
+    const clock = new ManualClock();
+    const breaker = new Breaker({ engine, now: clock.now, policy: "three-state" });
+    const snapshot = breaker.toJSON();
+    const box = new BreakerBox({ engine, now: clock.now });
+    const restored = box.get("restored", { initialState: snapshot });
+    expect(restored.state).toBe("closed");
+    expect(() => new Breaker({ engine, initialState: { ...snapshot, layout: 1 } })).toThrow(
+      `initialState has memory layout version 1; this breakerbox reads version ${LAYOUT_VERSION}`,
+    );
+    expect(() => new Breaker({ engine, initialState: { format: "other" } as never })).toThrow(/must be a snapshot/);
+    expect(() => new Breaker({ engine, openMs: 5, initialState: snapshot } as never)).toThrow(/initialState carries its own policy; remove openMs/);
+    expect(() => new Breaker({ engine, initialState: { ...snapshot, slot: "AAAA" } })).toThrow(/initialState.slot has 3 bytes/);
+  });
+});
