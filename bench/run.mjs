@@ -82,19 +82,28 @@ out(`Awaited do() is ${(best2 / floor).toFixed(2)}× the \`await fn()\` floor.`)
 out();
 
 // ── Creation, memory, idle CPU ─────────────────────────────────────────────────────────────────
-out("| breakers created | subject | time | core memory / breaker | JS heap / breaker | idle CPU holding them |");
-out("|---|---|---|---|---|---|");
+out("| breakers created | subject | policy | time | core memory / breaker | JS heap / breaker | idle CPU holding them |");
+out("|---|---|---|---|---|---|---|");
 const idleMs = quick ? 200 : 5000;
+const [adaptive, consecutive, ratioPolicy] = Object.keys(w.POLICIES);
 const plan = quick
-  ? [[10_000, "wasm"], [10_000, "js"], [2_000, "cockatiel"], [2_000, "opossum"]]
-  : [[100_000, "wasm"], [100_000, "js"], [100_000, "cockatiel"], [100_000, "opossum"], [1_000_000, "wasm"], [1_000_000, "js"], [1_000_000, "cockatiel"]];
-for (const [count, subject] of plan) {
-  const r = await w.creation(subject, count, gc, count <= 100_000 ? idleMs : 0);
-  const label = subject === "wasm" || subject === "js" ? `breakerbox ${subject}` : subject;
-  out(`| ${count.toLocaleString("en")} | ${label} | ${r.ms.toFixed(0)} ms | ${r.coreBytes ? `${r.coreBytes.toFixed(0)} B` : "—"} | `
+  ? [[10_000, "wasm", adaptive], [10_000, "js", adaptive], [10_000, "wasm", consecutive], [10_000, "wasm", ratioPolicy], [2_000, "cockatiel"], [2_000, "opossum"]]
+  : [
+    [100_000, "wasm", adaptive], [100_000, "js", adaptive], [100_000, "wasm", consecutive], [100_000, "js", consecutive],
+    [100_000, "wasm", ratioPolicy], [100_000, "cockatiel"], [100_000, "opossum"],
+    [1_000_000, "wasm", adaptive], [1_000_000, "js", adaptive], [1_000_000, "wasm", consecutive], [1_000_000, "cockatiel"],
+  ];
+for (const [count, subject, policy] of plan) {
+  const r = await w.creation(subject, count, gc, count <= 100_000 && policy !== consecutive && policy !== ratioPolicy ? idleMs : 0, policy);
+  const ours = subject === "wasm" || subject === "js";
+  const label = ours ? `breakerbox ${subject}` : subject;
+  const policyLabel = ours ? policy : subject === "cockatiel" ? "consecutive failures" : "opossum's rolling window";
+  out(`| ${count.toLocaleString("en")} | ${label} | ${policyLabel} | ${r.ms.toFixed(0)} ms | ${ours ? `${r.coreBytes.toFixed(0)} B` : "—"} | `
     + `${r.heapBytes.toFixed(0)} B | ${r.idleCpu === undefined ? "—" : `${(r.idleCpu * 100).toFixed(1)} %`} |`);
   gc();
 }
+out();
+out("Core memory per breaker is the slot; a box adds 32 KiB once for its header and policy table.");
 out();
 const calls = quick ? 1e5 : 2e7;
 out(`Default clock: one real clock read per ${w.callsPerClockRead(calls).toFixed(0)} calls over ${calls.toLocaleString("en")} allow+accept pairs in one synchronous loop.`);

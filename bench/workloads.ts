@@ -1,6 +1,7 @@
 // What `npm run bench` measures. Bundled from source by bench/run.mjs (the same code as dist/), so it
 // can also reach the core directly for the "one call per operation" comparison.
 import { BoxMemory } from "../src/box-memory.js";
+import { SLOTS_OFFSET } from "../src/core/layout.js";
 import { clockReads } from "../src/clock.js";
 import { checkPolicy } from "../src/options.js";
 import { Breaker, BreakerBox } from "../src/index.js";
@@ -49,6 +50,10 @@ export function breakerboxWorkloads(engine: EngineName): Workload[] {
   const memory = new BoxMemory(engine, undefined, 1, 4096);
   const slot = memory.allocate(memory.policy(checkPolicy("options", {})));
   const generation = memory.generation(slot);
+  const consecutive = new Breaker({ engine, trip: { consecutiveFailures: 5 } });
+  const ratio = new Breaker({ engine, trip: { failureRatio: 0.5, minRequests: 20 }, windowMs: 10_000, buckets: 10 });
+  const forced = new Breaker({ engine, policy: "three-state" });
+  forced.forceOpen();
   const box = new BreakerBox({ engine });
   for (const key of KEYS) box.get(key);
   const picks = randomPicks(KEYS.length);
@@ -67,6 +72,12 @@ export function breakerboxWorkloads(engine: EngineName): Workload[] {
     }),
     s("1 sync: do(syncFn)", () => {
       for (let i = 0; i < OPS; i++) sink += breaker.do(one);
+    }),
+    s("1 sync: three-state, consecutive failures: tryAcquire + accept", () => {
+      for (let i = 0; i < OPS; i++) consecutive.accept(consecutive.tryAcquire());
+    }),
+    s("1 sync: three-state, failure ratio over 10 buckets: tryAcquire + accept", () => {
+      for (let i = 0; i < OPS; i++) ratio.accept(ratio.tryAcquire());
     }),
     s("1 sync: naive seam, one core call per operation", () => {
       const core = memory.core;
@@ -97,6 +108,9 @@ export function breakerboxWorkloads(engine: EngineName): Workload[] {
         const token = open.tryAcquire();
         if (token !== 0) open.reject(token); // the rare probe it lets through fails, keeping it open
       }
+    }),
+    s("3 open: three-state forced open, tryAcquire() → 0", () => {
+      for (let i = 0; i < OPS; i++) sink += forced.tryAcquire();
     }),
     s("4 10k keys: get(randomKey) + tryAcquire + accept", () => {
       for (let i = 0; i < OPS; i++) {
@@ -172,8 +186,17 @@ async function idle(ms: number): Promise<number> {
   return (used.user + used.system) / 1000 / (performance.now() - started);
 }
 
+/** The policies whose creation cost and size are measured. */
+export const POLICIES = {
+  "adaptive, 40 buckets": {},
+  "three-state, consecutive failures": { trip: { consecutiveFailures: 5 } },
+  "three-state, failure ratio, 10 buckets": { trip: { failureRatio: 0.5 }, windowMs: 10_000, buckets: 10 },
+} as const;
+
 /** Creates `count` breakers; measures time, bytes per breaker, and idle CPU over `idleMs`. */
-export async function creation(subject: string, count: number, gc: () => void, idleMs: number): Promise<Creation> {
+export async function creation(
+  subject: string, count: number, gc: () => void, idleMs: number, policy: keyof typeof POLICIES = "adaptive, 40 buckets",
+): Promise<Creation> {
   const keys = Array.from({ length: count }, (_, i) => `upstream-${i}`);
   gc();
   const heapBefore = process.memoryUsage().heapUsed;
@@ -182,9 +205,9 @@ export async function creation(subject: string, count: number, gc: () => void, i
   let dispose = () => {};
   let holder: unknown;
   if (subject === "wasm" || subject === "js") {
-    const box = new BreakerBox({ engine: subject });
+    const box = new BreakerBox({ engine: subject, ...POLICIES[policy] });
     for (const key of keys) box.get(key);
-    coreBytes = box.bytesUsed / count;
+    coreBytes = (box.bytesUsed - SLOTS_OFFSET) / count;
     holder = box;
   } else {
     const map = new Map<string, Guard>();

@@ -17,7 +17,8 @@ import {
   FLAG_FREE, FLAG_PASS, FLAG_PASS_ANY_TIME, FLAG_THREE_STATE, KIND_ADAPTIVE, KIND_THREE_STATE, MODE_NORMAL,
   POLICY_BACKOFF, POLICY_HALF_OPEN_MAX_CALLS, POLICY_HALF_OPEN_SUCCESSES, POLICY_MAX_OPEN_MS, POLICY_MIN_REQUESTS,
   POLICY_OPEN_MS, POLICY_SLOW_CALL_MS, POLICY_THRESHOLD, POLICY_TRIP, POLICY_WINDOW, POLICY_WINDOW_CALLS,
-  STATE_CLOSED, THREE_STATE_HEADER_SIZE, TS_BUCKET_SIZE, TS_COUNT_HEADER_SIZE, WINDOW_COUNT, WINDOW_TIME, LAYOUT_VERSION, OUTCOME_SUCCESS, PENDING_LIMIT, POLICY_BUCKETS, POLICY_BUCKET_MS,
+  STATE_CLOSED, STATE_OPEN, THREE_STATE_HEADER_SIZE, TS_BUCKET_SIZE, TS_COUNT_HEADER_SIZE, TS_ISOLATIONS, TS_MODE,
+  TS_OPEN_UNTIL, TS_STATE, WINDOW_COUNT, WINDOW_TIME, DECISION_DROP, MODE_FORCED_OPEN, LAYOUT_VERSION, OUTCOME_SUCCESS, PENDING_LIMIT, POLICY_BUCKETS, POLICY_BUCKET_MS,
   POLICY_EPOCH, POLICY_FORCE_PASS_MS, POLICY_K, POLICY_KIND, POLICY_LIMIT, POLICY_MIN_K, POLICY_PROTECTION,
   POLICY_RECORD_SIZE, POLICY_SLOT_SIZE, POLICY_TABLE_OFFSET, ADAPTIVE_HEADER_SIZE, SLOTS_OFFSET, SLOT_ACCEPTS,
   SLOT_ALIGN, SLOT_BUCKET, SLOT_FLAGS, SLOT_GEN, SLOT_PENDING, SLOT_POLICY, SLOT_TOTAL,
@@ -265,7 +266,17 @@ export class BoxMemory {
       || this.u32[(slot + SLOT_BUCKET) >>> 2] === this.currentBucket(this.u8[slot + SLOT_POLICY]))) {
       return DECISION_PASS;
     }
-    return this.core.allow(slot, this.now());
+    const now = this.now();
+    if ((flags & FLAG_THREE_STATE) !== 0) {
+      // A three-state rejection changes nothing (gobreaker counts none), so it needs no core call:
+      // isolated or forced open, or open with its time not up (no lazy transition is due).
+      const mode = this.u8[slot + TS_MODE];
+      if (this.u32[(slot + TS_ISOLATIONS) >>> 2] !== 0 || mode === MODE_FORCED_OPEN) return DECISION_DROP;
+      if (mode === MODE_NORMAL && this.u8[slot + TS_STATE] === STATE_OPEN && now < this.f64[(slot + TS_OPEN_UNTIL) >>> 3]) {
+        return DECISION_DROP;
+      }
+    }
+    return this.core.allow(slot, now);
   }
 
   /** Generation of a slot, which its permits carry. */
@@ -279,8 +290,9 @@ export class BoxMemory {
    * counted. Returns CHANGED when the slot changed state.
    */
   settle(slot: number, generation: number, outcome: number, durationMs: number): number {
+    if (this.u16[(slot + SLOT_GEN) >>> 1] !== generation) return 0; // stale: the core would ignore it too
     const flags = this.u8[slot + SLOT_FLAGS];
-    if (outcome === OUTCOME_SUCCESS && this.u16[(slot + SLOT_GEN) >>> 1] === generation
+    if (outcome === OUTCOME_SUCCESS
       && ((flags & FLAG_THREE_STATE) === 0 || (flags & FLAG_PASS_ANY_TIME) !== 0)
       && !(durationMs > this.slowCallMs[this.u8[slot + SLOT_POLICY]])
       && this.u32[(slot + SLOT_BUCKET) >>> 2] === this.currentBucket(this.u8[slot + SLOT_POLICY])) {

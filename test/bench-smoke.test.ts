@@ -1,6 +1,5 @@
 // A smoke run of every benchmark workload, so the bench code cannot rot. No timing is asserted.
 import { describe, expect, it } from "vitest";
-import { SLOTS_OFFSET } from "../src/core/layout.js";
 import { breakerboxWorkloads, callsPerClockRead, creation, incumbentWorkloads, INCUMBENTS, sweepWorkload } from "../bench/workloads.js";
 
 describe("bench workloads", () => {
@@ -21,8 +20,9 @@ describe("bench workloads", () => {
   });
 
   it("creation and clock figures come out as numbers", async () => {
-    const made = await creation("wasm", 1000, () => {}, 0);
-    expect(made.coreBytes).toBe(512 + SLOTS_OFFSET / 1000); // slots, plus the header and policy table spread over them
+    expect((await creation("wasm", 1000, () => {}, 0)).coreBytes).toBe(512);
+    expect((await creation("js", 1000, () => {}, 0, "three-state, consecutive failures")).coreBytes).toBe(64);
+    expect((await creation("wasm", 1000, () => {}, 0, "three-state, failure ratio, 10 buckets")).coreBytes).toBeLessThanOrEqual(192);
     expect(callsPerClockRead(10_000)).toBeGreaterThan(1);
   });
 });
