@@ -4,7 +4,7 @@
 import {
   ADAPTIVE_HEADER_SIZE, BUCKET_SIZE, DECISION_DROP, DECISION_PASS, FLAG_LAST_PASS, FLAG_PASS,
   OUTCOME_FAILURE, OUTCOME_SUCCESS, POLICY_BUCKETS, POLICY_FORCE_PASS_MS, POLICY_K, POLICY_MIN_K,
-  POLICY_PROTECTION, POLICY_RECORD_SIZE, POLICY_TABLE_OFFSET, SLOT_ACCEPTS, SLOT_BUCKET, SLOT_FAILING,
+  POLICY_OUTAGE_BUCKETS, POLICY_PROTECTION, POLICY_RECORD_SIZE, POLICY_RECOVERY, RECOVERY_FAST, POLICY_TABLE_OFFSET, SLOT_ACCEPTS, SLOT_BUCKET, SLOT_FAILING,
   SLOT_FLAGS, SLOT_GEN, SLOT_LAST_PASS, SLOT_POLICY, SLOT_RNG, SLOT_TOTAL, SLOT_WORKING,
 } from "../src/core/layout";
 import { draw, seedState } from "./random";
@@ -45,10 +45,21 @@ export function rawDropRatio(slot: u32, policy: u32): f64 {
   return (total - load<f64>(policy + POLICY_PROTECTION) - w * accepts) / (total + 1);
 }
 
-/** Keeps FLAG_PASS equal to (rawDropRatio ≤ 0); called after every change to the window. */
+/**
+ * Whether a RECOVERY_FAST policy sees an outage: a trailing run of at least `outageBuckets`
+ * failure-only buckets in a window of more than `protection` requests.
+ */
+export function inOutage(slot: u32, policy: u32): bool {
+  return load<u8>(policy + POLICY_RECOVERY) == RECOVERY_FAST
+    && load<u8>(slot + SLOT_FAILING) >= load<u8>(policy + POLICY_OUTAGE_BUCKETS)
+    && <f64>load<u32>(slot + SLOT_TOTAL) > load<f64>(policy + POLICY_PROTECTION);
+}
+
+/** Keeps FLAG_PASS equal to (rawDropRatio ≤ 0 and no outage); called after every change to the window. */
 export function updatePass(slot: u32, policy: u32): void {
   const flags = load<u8>(slot + SLOT_FLAGS);
-  store<u8>(slot + SLOT_FLAGS, rawDropRatio(slot, policy) <= 0 ? flags | FLAG_PASS : flags & ~FLAG_PASS);
+  const passes = rawDropRatio(slot, policy) <= 0 && !inOutage(slot, policy);
+  store<u8>(slot + SLOT_FLAGS, passes ? flags | FLAG_PASS : flags & ~FLAG_PASS);
 }
 
 /**
@@ -62,9 +73,18 @@ export function allowAdaptive(slot: u32, now: f64): i32 {
   const policy = policyOf(slot);
   const folded = foldPending(slot);
   if (roll(slot, policy, now) || folded) updatePass(slot, policy);
+  const flags = load<u8>(slot + SLOT_FLAGS);
+  if (inOutage(slot, policy)) {
+    // Probes only, the first at once; a drop in an outage is not counted (RECOVERY_FAST).
+    if ((flags & FLAG_LAST_PASS) != 0 && !(now - load<f64>(slot + SLOT_LAST_PASS) > load<f64>(policy + POLICY_FORCE_PASS_MS))) {
+      return DECISION_DROP;
+    }
+    store<f64>(slot + SLOT_LAST_PASS, now);
+    store<u8>(slot + SLOT_FLAGS, flags | FLAG_LAST_PASS);
+    return DECISION_PASS;
+  }
   let ratio = rawDropRatio(slot, policy);
   if (ratio <= 0) return DECISION_PASS;
-  const flags = load<u8>(slot + SLOT_FLAGS);
   if ((flags & FLAG_LAST_PASS) != 0
     && now - load<f64>(slot + SLOT_LAST_PASS) > load<f64>(policy + POLICY_FORCE_PASS_MS)) {
     store<f64>(slot + SLOT_LAST_PASS, now);
@@ -111,6 +131,7 @@ export function dropProbability(slot: u32, now: f64): f64 {
   const policy = policyOf(slot);
   const folded = foldPending(slot);
   if (roll(slot, policy, now) || folded) updatePass(slot, policy);
+  if (inOutage(slot, policy)) return 1;
   const ratio = rawDropRatio(slot, policy);
   if (ratio <= 0) return 0;
   const buckets = <u32>load<u8>(policy + POLICY_BUCKETS);

@@ -2,7 +2,7 @@
 // checked here, at the edge; the core trusts the numbers it is given.
 
 import {
-  TRIP_CONSECUTIVE, TRIP_FAILURE_COUNT, TRIP_FAILURE_RATIO, TRIP_SLOW_RATIO, WINDOW_COUNT, WINDOW_NONE, WINDOW_TIME,
+  RECOVERY_FAST, RECOVERY_GO_ZERO, TRIP_CONSECUTIVE, TRIP_FAILURE_COUNT, TRIP_FAILURE_RATIO, TRIP_SLOW_RATIO, WINDOW_COUNT, WINDOW_NONE, WINDOW_TIME,
 } from "./core/layout.js";
 import type { EngineChoice } from "./engine.js";
 
@@ -22,6 +22,14 @@ export interface AdaptiveOptions {
   protection?: number;
   /** While dropping, one call is let through once this long (ms) passed since the last pass. Default 1000; Infinity turns it off. */
   forcePassMs?: number;
+  /**
+   * 'go-zero' (default): go-zero's algorithm exactly. 'fast': while the window ends in
+   * `outageBuckets` failure-only buckets, only probes pass (one per forcePassMs) and the drops are
+   * not counted, so the breaker recovers within a probe or two of the backend healing.
+   */
+  recovery?: "go-zero" | "fast";
+  /** With recovery 'fast': failure-only buckets in a row that mean an outage, an integer in [1, buckets]. Default 4 (1 s). */
+  outageBuckets?: number;
 }
 
 /** When a closed three-state breaker opens. */
@@ -84,6 +92,8 @@ export interface AdaptivePolicy {
   readonly minK: number;
   readonly protection: number;
   readonly forcePassMs: number;
+  readonly recovery: number;
+  readonly outageBuckets: number;
 }
 
 /** A checked three-state policy, ready for the policy table (codes from src/core/layout.ts). */
@@ -113,6 +123,8 @@ export const ADAPTIVE_DEFAULTS = {
   minK: 1.1,
   protection: 5,
   forcePassMs: 1000,
+  recovery: "go-zero",
+  outageBuckets: 4,
 } as const;
 
 export const THREE_STATE_DEFAULTS = {
@@ -127,7 +139,7 @@ export const THREE_STATE_DEFAULTS = {
   countMinRequests: 1,
 } as const;
 
-const ADAPTIVE_KEYS = ["policy", "windowMs", "buckets", "k", "minK", "protection", "forcePassMs"];
+const ADAPTIVE_KEYS = ["policy", "windowMs", "buckets", "k", "minK", "protection", "forcePassMs", "recovery", "outageBuckets"];
 const THREE_STATE_KEYS = ["policy", "trip", "windowMs", "buckets", "windowCalls", "openMs", "backoff", "maxOpenMs", "halfOpenMaxCalls", "halfOpenSuccesses"];
 const BOX_KEYS = ["now", "seed", "engine"];
 
@@ -189,7 +201,16 @@ function adaptivePolicy(options: Record<string, unknown>): AdaptivePolicy {
   const minK = inRange("minK", number("minK", options.minK, Math.min(d.minK, k)), 1, k, `in [1, k = ${k}]`);
   const protection = inRange("protection", number("protection", options.protection, d.protection), 0, Number.MAX_VALUE, "a finite number ≥ 0");
   const forcePassMs = inRange("forcePassMs", number("forcePassMs", options.forcePassMs, d.forcePassMs), 0, Infinity, "a number ≥ 0 (Infinity turns it off)");
-  return { kind: "adaptive", buckets, bucketMs, k, minK, protection, forcePassMs };
+  const recoveryName = options.recovery ?? d.recovery;
+  if (recoveryName !== "go-zero" && recoveryName !== "fast") {
+    throw new RangeError(`recovery must be 'go-zero' or 'fast', got ${describe(recoveryName)}`);
+  }
+  if (recoveryName === "go-zero" && options.outageBuckets !== undefined) {
+    throw new TypeError("outageBuckets applies to recovery: 'fast' only");
+  }
+  const outageBuckets = integer("outageBuckets", number("outageBuckets", options.outageBuckets, Math.min(d.outageBuckets, buckets)), 1, buckets);
+  const recovery = recoveryName === "fast" ? RECOVERY_FAST : RECOVERY_GO_ZERO;
+  return { kind: "adaptive", buckets, bucketMs, k, minK, protection, forcePassMs, recovery, outageBuckets };
 }
 
 const TRIP_KEYS: Record<string, readonly string[]> = {

@@ -4,7 +4,7 @@
 import type { BoxMemory } from "./box-memory.js";
 import {
   FLAG_FREE, KIND_ADAPTIVE, LAYOUT_VERSION, POLICY_BUCKET_MS, POLICY_RECORD_SIZE, POLICY_SLOT_SIZE, POLICY_TABLE_OFFSET, SLOT_BUCKET,
-  SLOT_FLAGS, SLOT_GEN, SLOT_PENDING, SLOT_POLICY, TRIP_CONSECUTIVE, TRIP_FAILURE_COUNT, TRIP_FAILURE_RATIO,
+  RECOVERY_FAST, SLOT_FLAGS, SLOT_GEN, SLOT_PENDING, SLOT_POLICY, TRIP_CONSECUTIVE, TRIP_FAILURE_COUNT, TRIP_FAILURE_RATIO,
   TS_ISOLATIONS, WINDOW_COUNT, WINDOW_TIME,
 } from "./core/layout.js";
 import { checkPolicy, type Policy, type PolicyOptions } from "./options.js";
@@ -28,7 +28,9 @@ export interface BreakerSnapshot {
 export function policyOptions(policy: Policy): PolicyOptions {
   if (policy.kind === "adaptive") {
     const { buckets, bucketMs, k, minK, protection, forcePassMs } = policy;
-    return { policy: "adaptive", windowMs: buckets * bucketMs, buckets, k, minK, protection, forcePassMs };
+    const recovery = policy.recovery === RECOVERY_FAST
+      ? { recovery: "fast" as const, outageBuckets: policy.outageBuckets } : { recovery: "go-zero" as const };
+    return { policy: "adaptive", windowMs: buckets * bucketMs, buckets, k, minK, protection, forcePassMs, ...recovery };
   }
   const { trip, threshold, minRequests, slowCallMs } = policy;
   const tripOptions = trip === TRIP_CONSECUTIVE ? { consecutiveFailures: threshold }

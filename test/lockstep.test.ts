@@ -32,7 +32,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     }),
   },
   { weight: 10, arbitrary: fc.record({ kind: fc.constant("advance" as const), ms: fc.oneof(fc.nat(300), fc.nat(12_000), fc.constant(0)) }) },
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant("create" as const), policy: fc.nat(6) }) },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant("create" as const), policy: fc.nat(7) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("reset" as const), slot: slotIndex }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("probe" as const), slot: slotIndex }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("sweep" as const) }) },
@@ -49,10 +49,11 @@ const POLICIES = [
   { trip: { consecutiveFailures: 3 }, openMs: 500, backoff: 2, maxOpenMs: 3000, halfOpenMaxCalls: 2 },
   { trip: { failureRatio: 0.5, minRequests: 4 }, windowMs: 2000, buckets: 4, openMs: 700, halfOpenMaxCalls: 3, halfOpenSuccesses: 2 },
   { trip: { slowCallRatio: 0.5, slowCallMs: 200, minRequests: 3 }, windowCalls: 5, openMs: 300 },
+  { recovery: "fast", outageBuckets: 2, windowMs: 2000, buckets: 8, forcePassMs: 300 },
 ].map((options) => checkPolicy("options", options));
 const COUNT_WINDOW_FAILURES = { trip: { failureCount: 3 }, windowCalls: 6, openMs: 400 };
 
-const POLICY_NAMES = ["adaptive", "adaptive 1 s", "adaptive k 2", "consecutive", "failure ratio", "slow calls", "failure count"];
+const POLICY_NAMES = ["adaptive", "adaptive 1 s", "adaptive k 2", "consecutive", "failure ratio", "slow calls", "fast recovery", "failure count"];
 
 /** Boxes with every policy; their first slot is of policy `only` when given. */
 function build(engine: "wasm" | "js", clock: ManualClock, seed: number, only?: number) {

@@ -40,7 +40,8 @@ export const BOX_HEADER_SIZE = 64;
 //   │ u8   │ u8      │ u16      │          │ f64    │ f64      │                      │
 //   └──────┴─────────┴──────────┴──────────┴────────┴──────────┴─────────────────────┘
 //
-// Adaptive, from 24:  k f64 · minK f64 (32) · protection f64 (40) · forcePassMs f64 (48)
+// Adaptive:  4 recovery u8 (RECOVERY_GO_ZERO | RECOVERY_FAST) · 5 outageBuckets u8
+//   24 k f64 · 32 minK f64 · 40 protection f64 · 48 forcePassMs f64
 //
 // Three-state:
 //   4 trip u8 · 5 window u8 (WINDOW_TIME | WINDOW_COUNT) · 6 halfOpenMaxCalls u16
@@ -61,6 +62,8 @@ export const POLICY_K = 24;
 export const POLICY_MIN_K = 32;
 export const POLICY_PROTECTION = 40;
 export const POLICY_FORCE_PASS_MS = 48;
+export const POLICY_RECOVERY = 4;
+export const POLICY_OUTAGE_BUCKETS = 5;
 export const POLICY_TRIP = 4;
 export const POLICY_WINDOW = 5;
 export const POLICY_HALF_OPEN_MAX_CALLS = 6;
@@ -72,6 +75,18 @@ export const POLICY_MAX_OPEN_MS = 56;
 export const POLICY_BACKOFF = 64;
 export const POLICY_HALF_OPEN_SUCCESSES = 72;
 export const POLICY_WINDOW_CALLS = 74;
+
+/**
+ * Adaptive recovery modes. RECOVERY_GO_ZERO is go-zero's algorithm exactly. RECOVERY_FAST adds an
+ * outage rule: while the window's trailing run of failure-only buckets is at least `outageBuckets`
+ * long (and the window holds more than `protection` requests), only probes pass (one per
+ * forcePassMs, the first at once) and the calls dropped are not counted. Counting drops is what
+ * keeps go-zero dropping long after a backend heals (go-zero #4101, PR #5551): in an outage a drop
+ * carries no news, while under overload (where buckets hold successes too) drops still count, as
+ * the SRE formula wants.
+ */
+export const RECOVERY_GO_ZERO = 0;
+export const RECOVERY_FAST = 1;
 
 /** Policy kinds (the `kind` byte). 0 marks an unused record. */
 export const KIND_ADAPTIVE = 1;

@@ -4,7 +4,7 @@
 import {
   ADAPTIVE_HEADER_SIZE, BUCKET_SIZE, DECISION_DROP, DECISION_PASS, FLAG_LAST_PASS, FLAG_PASS,
   OUTCOME_FAILURE, OUTCOME_SUCCESS, POLICY_BUCKETS, POLICY_FORCE_PASS_MS, POLICY_K, POLICY_MIN_K,
-  POLICY_PROTECTION, POLICY_RECORD_SIZE, POLICY_TABLE_OFFSET, SLOT_ACCEPTS, SLOT_BUCKET, SLOT_FAILING,
+  POLICY_OUTAGE_BUCKETS, POLICY_PROTECTION, POLICY_RECORD_SIZE, POLICY_RECOVERY, RECOVERY_FAST, POLICY_TABLE_OFFSET, SLOT_ACCEPTS, SLOT_BUCKET, SLOT_FAILING,
   SLOT_FLAGS, SLOT_GEN, SLOT_LAST_PASS, SLOT_POLICY, SLOT_RNG, SLOT_TOTAL, SLOT_WORKING,
 } from "../core/layout.js";
 import type { Views } from "./memory.js";
@@ -46,10 +46,21 @@ export function rawDropRatio(m: Views, slot: number, policy: number): number {
   return (total - m.f64[(policy + POLICY_PROTECTION) >>> 3] - w * accepts) / (total + 1);
 }
 
-/** Keeps FLAG_PASS equal to (rawDropRatio ≤ 0); called after every change to the window. */
+/**
+ * Whether a RECOVERY_FAST policy sees an outage: a trailing run of at least `outageBuckets`
+ * failure-only buckets in a window of more than `protection` requests.
+ */
+export function inOutage(m: Views, slot: number, policy: number): boolean {
+  return m.u8[policy + POLICY_RECOVERY] === RECOVERY_FAST
+    && m.u8[slot + SLOT_FAILING] >= m.u8[policy + POLICY_OUTAGE_BUCKETS]
+    && m.u32[(slot + SLOT_TOTAL) >>> 2] > m.f64[(policy + POLICY_PROTECTION) >>> 3];
+}
+
+/** Keeps FLAG_PASS equal to (rawDropRatio ≤ 0 and no outage); called after every change to the window. */
 export function updatePass(m: Views, slot: number, policy: number): void {
   const flags = m.u8[slot + SLOT_FLAGS];
-  m.u8[slot + SLOT_FLAGS] = rawDropRatio(m, slot, policy) <= 0 ? flags | FLAG_PASS : flags & ~FLAG_PASS;
+  const passes = rawDropRatio(m, slot, policy) <= 0 && !inOutage(m, slot, policy);
+  m.u8[slot + SLOT_FLAGS] = passes ? flags | FLAG_PASS : flags & ~FLAG_PASS;
 }
 
 /**
@@ -63,9 +74,18 @@ export function allowAdaptive(m: Views, slot: number, now: number): number {
   const policy = policyOf(m, slot);
   const folded = foldPending(m, slot);
   if (roll(m, slot, policy, now) || folded) updatePass(m, slot, policy);
+  const flags = m.u8[slot + SLOT_FLAGS];
+  if (inOutage(m, slot, policy)) {
+    // Probes only, the first at once; a drop in an outage is not counted (RECOVERY_FAST).
+    if ((flags & FLAG_LAST_PASS) !== 0 && !(now - m.f64[(slot + SLOT_LAST_PASS) >>> 3] > m.f64[(policy + POLICY_FORCE_PASS_MS) >>> 3])) {
+      return DECISION_DROP;
+    }
+    m.f64[(slot + SLOT_LAST_PASS) >>> 3] = now;
+    m.u8[slot + SLOT_FLAGS] = flags | FLAG_LAST_PASS;
+    return DECISION_PASS;
+  }
   let ratio = rawDropRatio(m, slot, policy);
   if (ratio <= 0) return DECISION_PASS;
-  const flags = m.u8[slot + SLOT_FLAGS];
   if ((flags & FLAG_LAST_PASS) !== 0
     && now - m.f64[(slot + SLOT_LAST_PASS) >>> 3] > m.f64[(policy + POLICY_FORCE_PASS_MS) >>> 3]) {
     m.f64[(slot + SLOT_LAST_PASS) >>> 3] = now;
@@ -112,6 +132,7 @@ export function dropProbability(m: Views, slot: number, now: number): number {
   const policy = policyOf(m, slot);
   const folded = foldPending(m, slot);
   if (roll(m, slot, policy, now) || folded) updatePass(m, slot, policy);
+  if (inOutage(m, slot, policy)) return 1;
   const ratio = rawDropRatio(m, slot, policy);
   if (ratio <= 0) return 0;
   const buckets = m.u8[policy + POLICY_BUCKETS];
