@@ -18,7 +18,7 @@ import {
   POLICY_BACKOFF, POLICY_HALF_OPEN_MAX_CALLS, POLICY_OUTAGE_BUCKETS, POLICY_RECOVERY, POLICY_HALF_OPEN_SUCCESSES, POLICY_MAX_OPEN_MS, POLICY_MIN_REQUESTS,
   POLICY_OPEN_MS, POLICY_SLOW_CALL_MS, POLICY_THRESHOLD, POLICY_TRIP, POLICY_WINDOW, POLICY_WINDOW_CALLS,
   STATE_CLOSED, STATE_OPEN, THREE_STATE_HEADER_SIZE, TS_BUCKET_SIZE, TS_COUNT_HEADER_SIZE, TS_ISOLATIONS, TS_MODE,
-  TS_OPEN_UNTIL, TS_STATE, WINDOW_COUNT, WINDOW_TIME, DECISION_DROP, MODE_FORCED_OPEN, LAYOUT_VERSION, OUTCOME_SUCCESS, PENDING_LIMIT, POLICY_BUCKETS, POLICY_BUCKET_MS,
+  TS_OPEN_UNTIL, TS_STATE, WINDOW_COUNT, WINDOW_TIME, DECISION_DROP, MODE_DISABLED, MODE_FORCED_OPEN, LAYOUT_VERSION, OUTCOME_SUCCESS, PENDING_LIMIT, POLICY_BUCKETS, POLICY_BUCKET_MS,
   POLICY_EPOCH, POLICY_FORCE_PASS_MS, POLICY_K, POLICY_KIND, POLICY_LIMIT, POLICY_MIN_K, POLICY_PROTECTION,
   POLICY_RECORD_SIZE, POLICY_SLOT_SIZE, POLICY_TABLE_OFFSET, ADAPTIVE_HEADER_SIZE, SLOTS_OFFSET, SLOT_ACCEPTS,
   SLOT_ALIGN, SLOT_BUCKET, SLOT_FLAGS, SLOT_GEN, SLOT_PENDING, SLOT_POLICY, SLOT_TOTAL,
@@ -270,11 +270,12 @@ export class BoxMemory {
     }
     const now = this.now();
     if ((flags & FLAG_THREE_STATE) !== 0) {
-      // A three-state rejection changes nothing (gobreaker counts none), so it needs no core call:
-      // isolated or forced open, or open with its time not up (no lazy transition is due).
+      // A three-state rejection changes nothing (gobreaker counts none), so while no lazy
+      // transition is due (open → half-open), it needs no core call: isolated, forced open, or open.
       const mode = this.u8[slot + TS_MODE];
-      if (this.u32[(slot + TS_ISOLATIONS) >>> 2] !== 0 || mode === MODE_FORCED_OPEN) return DECISION_DROP;
-      if (mode === MODE_NORMAL && this.u8[slot + TS_STATE] === STATE_OPEN && now < this.f64[(slot + TS_OPEN_UNTIL) >>> 3]) {
+      const open = this.u8[slot + TS_STATE] === STATE_OPEN;
+      if (!(open && mode !== MODE_DISABLED && now >= this.f64[(slot + TS_OPEN_UNTIL) >>> 3])
+        && (this.u32[(slot + TS_ISOLATIONS) >>> 2] !== 0 || mode === MODE_FORCED_OPEN || (open && mode === MODE_NORMAL))) {
         return DECISION_DROP;
       }
     }

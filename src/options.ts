@@ -23,9 +23,10 @@ export interface AdaptiveOptions {
   /** While dropping, one call is let through once this long (ms) passed since the last pass. Default 1000; Infinity turns it off. */
   forcePassMs?: number;
   /**
-   * 'go-zero' (default): go-zero's algorithm exactly. 'fast': while the window ends in
-   * `outageBuckets` failure-only buckets, only probes pass (one per forcePassMs) and the drops are
-   * not counted, so the breaker recovers within a probe or two of the backend healing.
+   * 'fast' (default): go-zero's algorithm plus an outage rule: while the window ends in
+   * `outageBuckets` failure-only buckets, only probes pass (one per forcePassMs, the first at once)
+   * and the drops are not counted, so the breaker recovers within a probe or two of the backend
+   * healing. 'go-zero': go-zero's algorithm exactly, drops counted always (slow to recover).
    */
   recovery?: "go-zero" | "fast";
   /** With recovery 'fast': failure-only buckets in a row that mean an outage, an integer in [1, buckets]. Default 4 (1 s). */
@@ -123,7 +124,7 @@ export const ADAPTIVE_DEFAULTS = {
   minK: 1.1,
   protection: 5,
   forcePassMs: 1000,
-  recovery: "go-zero",
+  recovery: "fast",
   outageBuckets: 4,
 } as const;
 

@@ -217,3 +217,62 @@ describe.each(engines)("adaptive policy on the %s engine", (engine) => {
     }
   });
 });
+
+describe.each(engines)("adaptive 'fast' recovery on the %s engine", (engine) => {
+  const fast = (clock: ManualClock) => adaptiveSlot(engine, clock, { recovery: "fast" });
+
+  it("in an outage lets one probe through at once and then one per forcePassMs, and counts no drop", () => {
+    const clock = new ManualClock();
+    const s = fast(clock);
+    s.success(100);
+    for (let n = 1; n <= 4; n++) {
+      clock.t = n * 250;
+      s.failure(2); // four failure-only buckets: an outage, whatever the successes before
+    }
+    const passes: number[] = [];
+    for (let t = 1000; t < 4000; t += 10) {
+      clock.t = t;
+      if (s.allow()) {
+        passes.push(t);
+        s.failure();
+      }
+    }
+    expect(passes).toEqual([1000, 2010, 3020]);
+    expect(s.memory.counts(s.slot).drops).toBe(0);
+    expect(s.probability()).toBe(1);
+  });
+
+  it("recovers with the first successful probe", () => {
+    const clock = new ManualClock();
+    const s = fast(clock);
+    for (let t = 0; t < 60_000; t += 5) {
+      clock.t = t;
+      if (s.allow()) s.failure();
+    }
+    let probe = 60_000; // healed: the next probe comes within forcePassMs, and succeeds
+    for (clock.t = probe; !s.allow(); clock.t += 5) probe = clock.t + 5;
+    expect(probe - 60_000).toBeLessThanOrEqual(1005);
+    s.success();
+    let passed = 0;
+    for (let t = probe + 5; t < probe + 1005; t += 5) {
+      clock.t = t;
+      if (s.allow()) {
+        passed++;
+        s.success();
+      }
+    }
+    expect(passed).toBeGreaterThan(190); // ≥ 95 % of 200 within the first second
+  });
+
+  it("behaves as go-zero while the window holds successes too (overload)", () => {
+    const clock = new ManualClock();
+    const a = fast(clock);
+    const b = adaptiveSlot(engine, clock, { recovery: "go-zero" });
+    for (let t = 0; t < 20_000; t += 2) {
+      clock.t = t;
+      const x = a.allow();
+      expect(b.allow()).toBe(x);
+      if (x) (t % 6 === 0 ? (a.success(), b.success()) : (a.failure(), b.failure()));
+    }
+  });
+});

@@ -11,10 +11,10 @@ export class ManualClock {
   readonly now = (): number => this.t;
 }
 
-/** A box memory on `engine` with one adaptive slot, driven through the core directly. */
+/** A box memory on `engine` with one adaptive slot (go-zero's exact algorithm unless told), driven through the core directly. */
 export function adaptiveSlot(engine: EngineName, clock: ManualClock, options: AdaptiveOptions = {}, seed = 42) {
   const memory = new BoxMemory(engine, clock.now, seed, 4096);
-  const policy = memory.policy(checkPolicy("options", options as Record<string, unknown>));
+  const policy = memory.policy(checkPolicy("options", { recovery: "go-zero", ...options }));
   const slot = memory.allocate(policy);
   const core = memory.core;
   return {

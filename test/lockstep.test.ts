@@ -175,6 +175,6 @@ describe("lockstep", () => {
   });
 
   it.each(POLICY_NAMES.map((name, index) => [name, index] as const))("the same, on one slot of policy %s", (_, index) => {
-    fc.assert(fc.property(fc.array(focusedOp, { minLength: 1, maxLength: 300 }), fc.nat(), (ops, seed) => run(ops, seed, index)), { numRuns: 60 });
+    fc.assert(fc.property(fc.array(focusedOp, { minLength: 1, maxLength: 300 }), fc.nat(), (ops, seed) => run(ops, seed, index)), { numRuns: 150 });
   });
 });

@@ -1,0 +1,67 @@
+// The overload simulation: deterministic, faithful to its scenarios, and what the demo claims.
+import { describe, expect, it } from "vitest";
+import { POLICIES, SCENARIOS } from "../sim/scenarios.js";
+import { simulate, summarize } from "../sim/simulator.js";
+import { chart } from "../sim/svg.js";
+
+const scenario = (name: string) => SCENARIOS.find((s) => s.name === name)!;
+const policy = (name: string) => POLICIES.find((p) => p.name === name)!;
+const total = (bins: { passed: number }[]) => bins.reduce((n, b) => n + b.passed, 0);
+
+describe("simulator", () => {
+  it("is deterministic by seed, and the seed matters", () => {
+    const a = simulate(scenario("flapping"), policy("adaptive, go-zero"), 11);
+    const b = simulate(scenario("flapping"), policy("adaptive, go-zero"), 11);
+    const c = simulate(scenario("flapping"), policy("adaptive, go-zero"), 12);
+    expect(b).toEqual(a);
+    expect(c.bins).not.toEqual(a.bins);
+  });
+
+  it("gives the same run on both engines", () => {
+    const wasm = simulate(scenario("hard-outage"), policy("adaptive, fast recovery"), 3, 250, "wasm");
+    const js = simulate(scenario("hard-outage"), policy("adaptive, fast recovery"), 3, 250, "js");
+    expect(js.bins).toEqual(wasm.bins);
+  });
+
+  it("without a breaker, the backend receives all the offered load, in an outage too", () => {
+    const run = simulate(scenario("hard-outage"), policy("no breaker"), 5);
+    expect(total(run.bins)).toBe(run.bins.reduce((n, b) => n + b.offered, 0));
+    expect(run.bins.every((b) => b.dropped === 0)).toBe(true);
+    const summary = summarize(scenario("hard-outage"), run);
+    expect(summary.backendDuringFault).toBeGreaterThan(180);
+    expect(summary.goodputDuringFault).toBeLessThan(1);
+  });
+
+  it("offers the scenario's load: 200 req/s, Poisson", () => {
+    const run = simulate(scenario("brownout"), policy("no breaker"), 9);
+    const offered = run.bins.reduce((n, b) => n + b.offered, 0) / 80;
+    expect(offered).toBeGreaterThan(190);
+    expect(offered).toBeLessThan(210);
+  });
+
+  it("fast recovery meets the targets that go-zero misses", () => {
+    const outage = scenario("hard-outage");
+    const fast = summarize(outage, simulate(outage, policy("adaptive, fast recovery"), 7));
+    const goZero = summarize(outage, simulate(outage, policy("adaptive, go-zero"), 7));
+    expect(fast.recoveryMs).toBeLessThanOrEqual(3000);
+    expect(fast.backendDuringFault).toBeLessThanOrEqual(2);
+    expect(goZero.recoveryMs).toBeGreaterThan(3000);
+    const overload = scenario("overload");
+    const loaded = summarize(overload, simulate(overload, policy("adaptive, fast recovery"), 7));
+    expect(loaded.backendDuringFault).toBeLessThanOrEqual(1.6 * overload.capacity);
+    expect(loaded.goodputDuringFault).toBeGreaterThanOrEqual(0.95 * overload.capacity);
+    const brownout = scenario("brownout");
+    const run = simulate(brownout, policy("adaptive, fast recovery"), 7);
+    const fault = run.bins.slice(40, 280);
+    expect(fault.reduce((n, b) => n + b.dropped, 0) / fault.reduce((n, b) => n + b.offered, 0)).toBeLessThanOrEqual(0.01);
+  });
+
+  it("draws a chart that is well-formed SVG with a panel per policy", () => {
+    const s = scenario("slow-backend");
+    const svg = chart(s, POLICIES.map((p) => simulate(s, p, 1)));
+    expect(svg.startsWith("<svg")).toBe(true);
+    expect(svg.trim().endsWith("</svg>")).toBe(true);
+    for (const p of POLICIES) expect(svg).toContain(`>${p.name}</text>`);
+    expect(svg).not.toMatch(/NaN|undefined/);
+  });
+});
