@@ -5,4 +5,4 @@
 export { initAdaptive, allowAdaptive, recordAdaptive, dropProbability } from "./adaptive";
 export { initThreeState, refreshThreeState, tripThreeState, setMode, forceState, isolate } from "./three-state";
 export { allow, record } from "./slot";
-export { countDropping } from "./sweep";
+export { countDropping, sweepStats } from "./sweep";

@@ -13,21 +13,26 @@
 // (test/lockstep.test.ts checks this against both engines driven directly).
 
 import {
-  BOX_MAGIC, BOX_MAGIC_OFFSET, BOX_VERSION_OFFSET, BUCKET_DROP, BUCKET_FAILURE, BUCKET_SIZE, DECISION_PASS,
-  FLAG_FREE, FLAG_PASS, FLAG_PASS_ANY_TIME, FLAG_THREE_STATE, KIND_ADAPTIVE, KIND_THREE_STATE, MODE_NORMAL,
-  POLICY_BACKOFF, POLICY_HALF_OPEN_MAX_CALLS, POLICY_OUTAGE_BUCKETS, POLICY_RECOVERY, POLICY_HALF_OPEN_SUCCESSES, POLICY_MAX_OPEN_MS, POLICY_MIN_REQUESTS,
-  POLICY_OPEN_MS, POLICY_SLOW_CALL_MS, POLICY_THRESHOLD, POLICY_TRIP, POLICY_WINDOW, POLICY_WINDOW_CALLS,
-  STATE_CLOSED, STATE_OPEN, THREE_STATE_HEADER_SIZE, TS_BUCKET_SIZE, TS_COUNT_HEADER_SIZE, TS_ISOLATIONS, TS_MODE,
-  TS_OPEN_UNTIL, TS_STATE, WINDOW_COUNT, WINDOW_TIME, DECISION_DROP, MODE_DISABLED, MODE_FORCED_OPEN, LAYOUT_VERSION, OUTCOME_SUCCESS, PENDING_LIMIT, POLICY_BUCKETS, POLICY_BUCKET_MS,
-  POLICY_EPOCH, POLICY_FORCE_PASS_MS, POLICY_K, POLICY_KIND, POLICY_LIMIT, POLICY_MIN_K, POLICY_PROTECTION,
-  POLICY_RECORD_SIZE, POLICY_SLOT_SIZE, POLICY_TABLE_OFFSET, ADAPTIVE_HEADER_SIZE, SLOTS_OFFSET, SLOT_ACCEPTS,
-  SLOT_ALIGN, SLOT_BUCKET, SLOT_FLAGS, SLOT_GEN, SLOT_PENDING, SLOT_POLICY, SLOT_TOTAL,
+  ADAPTIVE_HEADER_SIZE, BOX_MAGIC, BOX_MAGIC_OFFSET, BOX_VERSION_OFFSET, BUCKET_DROP, BUCKET_FAILURE,
+  BUCKET_SIZE, DECISION_DROP, DECISION_PASS, FLAG_FREE, FLAG_PASS, FLAG_PASS_ANY_TIME, FLAG_THREE_STATE,
+  KIND_ADAPTIVE, KIND_THREE_STATE, LAYOUT_VERSION, MODE_DISABLED, MODE_FORCED_OPEN, MODE_NORMAL,
+  OUTCOME_SUCCESS, PENDING_LIMIT, POLICY_BACKOFF, POLICY_BUCKETS, POLICY_BUCKET_MS, POLICY_EPOCH,
+  POLICY_FORCE_PASS_MS, POLICY_HALF_OPEN_MAX_CALLS, POLICY_HALF_OPEN_SUCCESSES, POLICY_K, POLICY_KIND,
+  POLICY_LIMIT, POLICY_MAX_OPEN_MS, POLICY_MIN_K, POLICY_MIN_REQUESTS, POLICY_OPEN_MS, POLICY_OUTAGE_BUCKETS,
+  POLICY_PROTECTION, POLICY_RECORD_SIZE, POLICY_RECOVERY, POLICY_SLOT_SIZE, POLICY_SLOW_CALL_MS,
+  POLICY_TABLE_OFFSET, POLICY_THRESHOLD, POLICY_TRIP, POLICY_WINDOW, POLICY_WINDOW_CALLS, SLOTS_OFFSET,
+  SLOT_ACCEPTS, SLOT_ALIGN, STATS_RECORD_SIZE, STATS_SLOT, SLOT_BUCKET, SLOT_FLAGS, SLOT_GEN, SLOT_PENDING, SLOT_POLICY, SLOT_TOTAL,
+  STATE_CLOSED, STATE_OPEN, THREE_STATE_HEADER_SIZE, TS_BUCKET_SIZE, TS_COUNT_HEADER_SIZE, TS_ISOLATIONS,
+  TS_MODE, TS_OPEN_UNTIL, TS_STATE, WINDOW_COUNT, WINDOW_TIME,
 } from "./core/layout.js";
 import { coarseNow, lastReading, tick } from "./clock.js";
 import { createEngine, type Core, type Engine, type EngineChoice, type EngineName } from "./engine.js";
 import { bucketNumber } from "./engine-js/window.js";
 import type { Policy } from "./options.js";
 import { Permits } from "./permits.js";
+
+/** Stats records per sweep call: 4096 × 72 B of scratch past the last slot. */
+const STATS_CHUNK = 4096;
 
 /** Window sums of one slot, as `stats()` reports them. */
 export interface WindowCounts {
@@ -311,6 +316,31 @@ export class BoxMemory {
   /** How many live breakers would drop the next call now: one sweep of the core over every slot. */
   countDropping(): number {
     return this.core.countDropping(SLOTS_OFFSET, this.top, this.now());
+  }
+
+  /**
+   * Sweeps every live slot in chunks of `STATS_CHUNK` records, written by the core into a scratch
+   * region just past the last slot, and hands each chunk to `visit(records, count)` (a Float64Array
+   * over the scratch; record i starts at i · STATS_RECORD_SIZE / 8). The records are only valid
+   * during the call.
+   */
+  sweepStats(visit: (records: Float64Array, count: number) => void): void {
+    const out = this.top;
+    const need = out + STATS_CHUNK * STATS_RECORD_SIZE;
+    if (need > this.buffer.byteLength) {
+      this.engine.grow(Math.max(need, this.buffer.byteLength * 2));
+      this.refreshViews();
+    }
+    const now = this.now();
+    const records = new Float64Array(this.buffer, out, (STATS_CHUNK * STATS_RECORD_SIZE) / 8);
+    let first = SLOTS_OFFSET;
+    for (;;) {
+      const count = this.core.sweepStats(first, this.top, now, out, STATS_CHUNK);
+      if (count > 0) visit(records, count);
+      if (count < STATS_CHUNK) return;
+      const last = records[((count - 1) * STATS_RECORD_SIZE + STATS_SLOT) / 8];
+      first = last + this.slotSize(this.u8[last + SLOT_POLICY]);
+    }
   }
 
   /** Window sums and drop ratio of a slot at the current time. */

@@ -1,10 +1,38 @@
 // Many keyed breakers sharing one memory: a gateway's breaker per route or upstream.
 
 import { BoxMemory } from "./box-memory.js";
-import { attachBreaker, Breaker, type DoOptions } from "./breaker.js";
+import { attachBreaker, Breaker, type BreakerState, type DoOptions } from "./breaker.js";
+import {
+  KIND_ADAPTIVE, STATS_CHANGED_AT, STATS_DROPS, STATS_DROP_RATIO, STATS_FAILURES, STATS_RECORD_SIZE, STATS_REQUESTS, STATS_SLOT,
+  STATS_SLOW, STATS_STATE, STATS_SUCCESSES,
+} from "./core/layout.js";
 import type { EngineName } from "./engine.js";
 import { takeInitialState, type BreakerSnapshot } from "./snapshot.js";
 import { checkBreakerOptions, checkPolicy, type BreakerOptions, type PolicyOptions } from "./options.js";
+
+/** One breaker's line in `box.stats()`. */
+export interface KeyedStats {
+  key: string;
+  policy: "adaptive" | "three-state";
+  /** As `Breaker.state` reports it (without making a due transition). */
+  state: BreakerState;
+  /** Adaptive: calls in the window, drops included. Three-state: calls settled since the last state change. */
+  requests: number;
+  successes: number;
+  failures: number;
+  /** Adaptive: calls dropped in the window. Three-state: 0. */
+  drops: number;
+  /** Three-state: slow calls since the last state change. Adaptive: 0. */
+  slowCalls: number;
+  /** Adaptive: the probability that the next call is dropped. Three-state: 1 while rejecting, else 0. */
+  dropRatio: number;
+  /** Three-state: when the state last changed (ms, on the box's clock). Adaptive: undefined. */
+  changedAt: number | undefined;
+  /** The last failure reasons, oldest first. */
+  reasons: string[];
+}
+
+const STATS_STATE_NAMES: readonly BreakerState[] = ["closed", "open", "half-open", "forced-open", "disabled", "metrics-only", "isolated"];
 
 /** Options for a box: the default policy of its breakers, and the clock, seed and engine they share. */
 export type BreakerBoxOptions = BreakerOptions;
@@ -13,6 +41,8 @@ export class BreakerBox {
   readonly #memory: BoxMemory;
   readonly #defaultPolicy: number;
   readonly #breakers = new Map<string, Breaker>();
+  /** The same breakers by slot address, for sweeps. */
+  readonly #bySlot = new Map<number, Breaker>();
 
   constructor(options?: BreakerBoxOptions) {
     const checked = checkBreakerOptions("BreakerBox options", options);
@@ -48,8 +78,10 @@ export class BreakerBox {
     const policy = initial.policy !== undefined ? this.#memory.policy(initial.policy)
       : options === undefined ? this.#defaultPolicy
       : this.#memory.policy(checkPolicy("breaker options", options));
-    const breaker = attachBreaker(this.#memory, this.#memory.allocate(policy), key, initial.snapshot);
+    const slot = this.#memory.allocate(policy);
+    const breaker = attachBreaker(this.#memory, slot, key, initial.snapshot);
     this.#breakers.set(key, breaker);
+    this.#bySlot.set(slot, breaker);
     return breaker;
   }
 
@@ -67,6 +99,7 @@ export class BreakerBox {
     if (breaker === undefined) return false;
     this.#breakers.delete(key);
     Breaker.release(breaker);
+    this.#bySlot.delete(Breaker.slotOf(breaker));
     this.#memory.release(Breaker.slotOf(breaker));
     return true;
   }
@@ -77,6 +110,47 @@ export class BreakerBox {
    */
   dropping(): number {
     return this.#memory.countDropping();
+  }
+
+  /**
+   * A snapshot of every breaker: one sweep of the core over all of them (which brings every
+   * window up to date and makes no state change), turned into one object per breaker.
+   */
+  stats(): KeyedStats[] {
+    const out: KeyedStats[] = [];
+    this.forEachStats((key, record) => out.push({ key, ...record }));
+    return out;
+  }
+
+  /**
+   * The sweep behind `stats()`, without the array: `visit(key, stats)` for each breaker. The
+   * exporters use it at scrape time. `visit` must not create or delete breakers.
+   */
+  forEachStats(visit: (key: string, stats: Omit<KeyedStats, "key">) => void): void {
+    const bySlot = this.#bySlot;
+    const memory = this.#memory;
+    memory.sweepStats((records, count) => {
+      for (let i = 0; i < count; i++) {
+        const at = (i * STATS_RECORD_SIZE) / 8;
+        const slot = records[at + STATS_SLOT / 8];
+        const breaker = bySlot.get(slot);
+        if (breaker === undefined) continue;
+        const adaptive = memory.kindOf(slot) === KIND_ADAPTIVE;
+        const changedAt = records[at + STATS_CHANGED_AT / 8];
+        visit(breaker.key!, {
+          policy: adaptive ? "adaptive" : "three-state",
+          state: STATS_STATE_NAMES[records[at + STATS_STATE / 8]],
+          requests: records[at + STATS_REQUESTS / 8],
+          successes: records[at + STATS_SUCCESSES / 8],
+          failures: records[at + STATS_FAILURES / 8],
+          drops: records[at + STATS_DROPS / 8],
+          slowCalls: records[at + STATS_SLOW / 8],
+          dropRatio: records[at + STATS_DROP_RATIO / 8],
+          changedAt: adaptive ? undefined : changedAt,
+          reasons: breaker.recentReasons(),
+        });
+      }
+    });
   }
 
   /** The keys, in creation order. */

@@ -538,6 +538,11 @@ export class Breaker {
     }
   }
 
+  /** @internal The last failure reasons, oldest first. */
+  recentReasons(): string[] {
+    return this.#recentReasons();
+  }
+
   #recentReasons(): string[] {
     const reasons = this.#reasons;
     if (reasons === undefined) return [];

@@ -33,6 +33,8 @@ export interface Core {
   record(slot: number, generation: number, outcome: number, durationMs: number, now: number): number;
   /** Brings every live slot in [first, end) up to `now` and counts those that would reject a call. */
   countDropping(first: number, end: number, now: number): number;
+  /** Writes up to `max` stats records (STATS_*) at `out` for the live slots from `first`; returns how many. */
+  sweepStats(first: number, end: number, now: number, out: number, max: number): number;
 }
 
 export type EngineName = "wasm" | "js";

@@ -225,6 +225,34 @@ export const MODE_DISABLED = 2;
 /** The state machine runs and counts, but no call is ever rejected. */
 export const MODE_METRICS_ONLY = 3;
 
+// ── Stats records ──────────────────────────────────────────────────────────────────────────────
+// `sweepStats` writes one record per live slot into a scratch region past the last slot:
+//
+//   0      8       16         24          32         40      48        56          64          72
+//   ┌──────┬───────┬──────────┬───────────┬──────────┬───────┬─────────┬───────────┬───────────┐
+//   │ slot │ state │ requests │ successes │ failures │ drops │ slow    │ dropRatio │ changedAt │
+//   │ f64  │ f64   │ f64      │ f64       │ f64      │ f64   │ f64     │ f64       │ f64       │
+//   └──────┴───────┴──────────┴───────────┴──────────┴───────┴─────────┴───────────┴───────────┘
+//
+// state: a STATS_* code. Adaptive: the window's sums; dropRatio the probability that the next call
+// is dropped; changedAt NaN. Three-state: the counts since the last state change (drops 0);
+// dropRatio 1 while rejecting, else 0; changedAt the time of the last state change.
+export const STATS_RECORD_SIZE = 72;
+export const STATS_SLOT = 0;
+export const STATS_STATE = 8;
+export const STATS_REQUESTS = 16;
+export const STATS_SUCCESSES = 24;
+export const STATS_FAILURES = 32;
+export const STATS_DROPS = 40;
+export const STATS_SLOW = 48;
+export const STATS_DROP_RATIO = 56;
+export const STATS_CHANGED_AT = 64;
+/** The state codes of a stats record: STATE_* for the three states, then the manual overrides. */
+export const STATS_FORCED_OPEN = 3;
+export const STATS_DISABLED = 4;
+export const STATS_METRICS_ONLY = 5;
+export const STATS_ISOLATED = 6;
+
 // ── Codes that cross the boundary ──────────────────────────────────────────────────────────────
 export const OUTCOME_SUCCESS = 0;
 export const OUTCOME_FAILURE = 1;

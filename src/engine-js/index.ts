@@ -5,7 +5,7 @@ import type { Engine } from "../engine.js";
 import { allowAdaptive, dropProbability, initAdaptive, recordAdaptive } from "./adaptive.js";
 import { view, type Views } from "./memory.js";
 import { allow, record } from "./slot.js";
-import { countDropping } from "./sweep.js";
+import { countDropping, sweepStats } from "./sweep.js";
 import { forceState, initThreeState, isolate, refreshThreeState, setMode, tripThreeState } from "./three-state.js";
 
 export function createJsEngine(bytes: number): Engine {
@@ -26,6 +26,7 @@ export function createJsEngine(bytes: number): Engine {
       allow: (slot, now) => allow(m, slot, now),
       record: (slot, generation, outcome, durationMs, now) => record(m, slot, generation, outcome, durationMs, now),
       countDropping: (first, end, now) => countDropping(m, first, end, now),
+      sweepStats: (first, end, now, out, max) => sweepStats(m, first, end, now, out, max),
     },
     buffer: () => m.buffer,
     grow(target) {
