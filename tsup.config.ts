@@ -1,7 +1,8 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: ["src/index.ts"],
+  // The core entry stays free of the exporters' peer dependencies; each exporter is its own entry.
+  entry: { index: "src/index.ts", prometheus: "src/prometheus.ts", otel: "src/otel.ts" },
   format: ["esm", "cjs"],
   dts: true,
   clean: true,
@@ -9,4 +10,5 @@ export default defineConfig({
   sourcemap: false,
   minify: false,
   treeshake: true,
+  external: ["prom-client", "@opentelemetry/api"],
 });

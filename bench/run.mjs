@@ -29,7 +29,7 @@ const add = (workload) => {
   bench.add(id, workload.run);
 };
 for (const engine of ["wasm", "js"]) w.breakerboxWorkloads(engine).forEach(add);
-for (const engine of ["wasm", "js"]) add(w.sweepWorkload(engine, quick ? 10_000 : 100_000));
+for (const engine of ["wasm", "js"]) w.sweepWorkloads(engine, quick ? 10_000 : 100_000).forEach(add);
 for (const kind of ["floor", ...w.INCUMBENTS]) {
   const { workloads, dispose } = w.incumbentWorkloads(kind);
   workloads.forEach(add);
@@ -105,6 +105,16 @@ for (const [count, subject, policy] of plan) {
 out();
 out("Core memory per breaker is the slot; a box adds 32 KiB once for its header and policy table.");
 out();
+{
+  const count = quick ? 20_000 : 1_000_000;
+  const wasm = w.timeSweeps("wasm", count);
+  gc();
+  const js = w.timeSweeps("js", count);
+  gc();
+  out(`Sweeps over ${count.toLocaleString("en")} breakers, one run each: box.dropping() ${wasm.dropping.toFixed(0)} ms (wasm) / `
+    + `${js.dropping.toFixed(0)} ms (js); box.forEachStats() ${wasm.stats.toFixed(0)} ms / ${js.stats.toFixed(0)} ms.`);
+  out();
+}
 const calls = quick ? 1e5 : 2e7;
 out(`Default clock: one real clock read per ${w.callsPerClockRead(calls).toFixed(0)} calls over ${calls.toLocaleString("en")} allow+accept pairs in one synchronous loop.`);
 

@@ -224,15 +224,45 @@ export async function creation(
   return { ms, coreBytes, heapBytes, idleCpu };
 }
 
-/** Workload 6: a box of `count` breakers, a tenth of them dropping, swept by `box.dropping()`. */
-export function sweepWorkload(engine: EngineName, count: number): Workload {
+/** A box of `count` breakers, a tenth of them dropping. */
+export function sweptBox(engine: EngineName, count: number): BreakerBox {
   const box = new BreakerBox({ engine, seed: 4 });
   for (let i = 0; i < count; i++) {
     const breaker = box.get(`upstream-${i}`);
     if (i % 10 === 0) for (let n = 0; n < 20; n++) breaker.reject(breaker.tryAcquire());
   }
+  return box;
+}
+
+/** Workload 6: sweeps over `count` breakers, counted per breaker. */
+export function sweepWorkloads(engine: EngineName, count: number): Workload[] {
+  const box = sweptBox(engine, count);
   let sink = 0;
-  return { name: `6 sweep: box.dropping() over ${count.toLocaleString("en")} breakers`, subject: engine, ops: count, run: () => { sink += box.dropping(); } };
+  const n = count.toLocaleString("en");
+  return [
+    { name: `6 sweep: box.dropping() over ${n} breakers`, subject: engine, ops: count, run: () => { sink += box.dropping(); } },
+    {
+      name: `6 sweep: box.forEachStats() over ${n} breakers`,
+      subject: engine,
+      ops: count,
+      run: () => { box.forEachStats((_, s) => { sink += s.requests; }); },
+    },
+  ];
+}
+
+/** A one-off timing of both sweeps over `count` breakers (for sizes tinybench would take too long on). */
+export function timeSweeps(engine: EngineName, count: number): { dropping: number; stats: number } {
+  const box = sweptBox(engine, count);
+  let sink = 0;
+  box.dropping(); // first touch
+  let started = performance.now();
+  sink += box.dropping();
+  const dropping = performance.now() - started;
+  started = performance.now();
+  box.forEachStats((_, s) => { sink += s.requests; });
+  const stats = performance.now() - started;
+  if (sink < 0) throw new Error("unreachable");
+  return { dropping, stats };
 }
 
 /** Calls per real clock read with the default clock, over `calls` allow+accept pairs. */

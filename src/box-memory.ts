@@ -28,7 +28,7 @@ import {
 import { coarseNow, lastReading, tick } from "./clock.js";
 import { createEngine, type Core, type Engine, type EngineChoice, type EngineName } from "./engine.js";
 import { bucketNumber } from "./engine-js/window.js";
-import type { Policy } from "./options.js";
+import type { DropReport, Policy } from "./options.js";
 import { Permits } from "./permits.js";
 
 /** Stats records per sweep call: 4096 × 72 B of scratch past the last slot. */
@@ -54,6 +54,9 @@ export class BoxMemory {
   buffer!: ArrayBuffer;
 
   private readonly clock: (() => number) | undefined;
+  /** Drop reports (see BreakerOptions.onDrop): the box's reporter, or undefined for silence. */
+  onDrop: ((report: DropReport) => void) | undefined = undefined;
+  dropReportMs = 300_000;
   private latest: number;
   private readonly seed: number;
   private slotsMade = 0;

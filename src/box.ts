@@ -47,6 +47,8 @@ export class BreakerBox {
   constructor(options?: BreakerBoxOptions) {
     const checked = checkBreakerOptions("BreakerBox options", options);
     this.#memory = new BoxMemory(checked.engine, checked.now, checked.seed, 64 * 1024);
+    this.#memory.onDrop = checked.onDrop;
+    this.#memory.dropReportMs = checked.dropReportMs;
     this.#defaultPolicy = this.#memory.policy(checked.policy);
   }
 

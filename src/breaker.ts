@@ -154,6 +154,9 @@ export class Breaker {
   /** The state the listeners last heard of, and the listeners (none until the first subscribes). */
   #known: BreakerState = "closed";
   #listeners: Listener[] | undefined;
+  /** Drop reports: rejections since the last report, and when it was (NaN: never). */
+  #unreported = 0;
+  #reportedAt = Number.NaN;
 
   constructor(options?: BreakerOptions & { initialState?: BreakerSnapshot }) {
     let snapshot: BreakerSnapshot | undefined;
@@ -166,6 +169,8 @@ export class Breaker {
       const initial = takeInitialState("Breaker options", options);
       const checked = checkBreakerOptions("Breaker options", initial.rest);
       const memory = new BoxMemory(checked.engine, checked.now, checked.seed, 1024);
+      memory.onDrop = checked.onDrop;
+      memory.dropReportMs = checked.dropReportMs;
       this.#memory = memory;
       this.#slot = memory.allocate(memory.policy(initial.policy ?? checked.policy));
       this.key = undefined;
@@ -201,7 +206,10 @@ export class Breaker {
     const code = memory.decide(slot);
     if (code !== DECISION_PASS) {
       if ((code & CHANGED) !== 0) this.#changed();
-      if ((code & DECISION_MASK) !== DECISION_PASS) return 0;
+      if ((code & DECISION_MASK) !== DECISION_PASS) {
+        if (memory.onDrop !== undefined) this.#reportDrop();
+        return 0;
+      }
     }
     return memory.permits.issue(slot, memory.generation(slot), this.#timed ? memory.now() : 0);
   }
@@ -476,7 +484,24 @@ export class Breaker {
     if (this.#released) throw releasedError(this.key);
     const code = this.#memory.decide(this.#slot);
     if ((code & CHANGED) !== 0) this.#changed();
+    if ((code & DECISION_MASK) !== DECISION_PASS && this.#memory.onDrop !== undefined) this.#reportDrop();
     return code;
+  }
+
+  /** Counts a rejection and reports, at most once per dropReportMs (go-zero's throttled log line). */
+  #reportDrop(): void {
+    const memory = this.#memory;
+    this.#unreported++;
+    const now = memory.now();
+    if (now - this.#reportedAt < memory.dropReportMs) return;
+    const dropped = this.#unreported;
+    this.#unreported = 0;
+    this.#reportedAt = now;
+    try {
+      memory.onDrop!({ key: this.key, message: "circuit breaker is open and requests dropped", dropped, suppressed: dropped - 1, reasons: this.#recentReasons() });
+    } catch (error) {
+      queueMicrotask(() => { throw error; });
+    }
   }
 
   #settleError(generation: number, issuedAt: number, error: unknown, options: DoOptions<unknown> | undefined): void {

@@ -6,7 +6,7 @@ export { BreakerBox } from "./box.js";
 export type { BreakerBoxOptions, KeyedStats } from "./box.js";
 export { BreakerOpenError, isBreakerOpenError, isTooManyRequestsError, TooManyRequestsError } from "./errors.js";
 export type { EngineChoice, EngineName } from "./engine.js";
-export type { AdaptiveOptions, BreakerOptions, PolicyOptions, ThreeStateOptions, TripOptions } from "./options.js";
+export type { AdaptiveOptions, BreakerOptions, DropReport, PolicyOptions, ThreeStateOptions, TripOptions } from "./options.js";
 export { ADAPTIVE_DEFAULTS, THREE_STATE_DEFAULTS } from "./options.js";
 export { clockReads } from "./clock.js";
 export type { BreakerSnapshot } from "./snapshot.js";

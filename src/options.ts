@@ -82,7 +82,28 @@ export type BreakerOptions = PolicyOptions & {
   seed?: number;
   /** 'wasm', 'js' or 'auto' (default): wasm when it can compile here, else the TypeScript engine. */
   engine?: EngineChoice;
+  /**
+   * Drop reports, like go-zero's "breaker is open and requests dropped" log line: called at most
+   * once per `dropReportMs` per breaker while it rejects calls, with how many it rejected since
+   * the last report and its last failure reasons. Default: none (silent).
+   */
+  onDrop?: (report: DropReport) => void;
+  /** The least time between two drop reports of one breaker, ms ≥ 0. Default 300000 (go-zero's 5 minutes). */
+  dropReportMs?: number;
 };
+
+/** What `onDrop` receives. */
+export interface DropReport {
+  /** The breaker's key (undefined for a standalone breaker). */
+  key: string | undefined;
+  message: "circuit breaker is open and requests dropped";
+  /** Calls rejected since the previous report, this one included. */
+  dropped: number;
+  /** Of those, the ones that got no report of their own: dropped − 1. */
+  suppressed: number;
+  /** The breaker's last failure reasons, oldest first. */
+  reasons: string[];
+}
 
 /** A checked adaptive policy, ready for the policy table. */
 export interface AdaptivePolicy {
@@ -142,7 +163,7 @@ export const THREE_STATE_DEFAULTS = {
 
 const ADAPTIVE_KEYS = ["policy", "windowMs", "buckets", "k", "minK", "protection", "forcePassMs", "recovery", "outageBuckets"];
 const THREE_STATE_KEYS = ["policy", "trip", "windowMs", "buckets", "windowCalls", "openMs", "backoff", "maxOpenMs", "halfOpenMaxCalls", "halfOpenSuccesses"];
-const BOX_KEYS = ["now", "seed", "engine"];
+const BOX_KEYS = ["now", "seed", "engine", "onDrop", "dropReportMs"];
 
 function describe(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
@@ -309,6 +330,8 @@ export interface CheckedBreakerOptions {
   readonly now: (() => number) | undefined;
   readonly seed: number;
   readonly engine: EngineChoice;
+  readonly onDrop: ((report: DropReport) => void) | undefined;
+  readonly dropReportMs: number;
 }
 
 export function checkBreakerOptions(name: string, value: unknown): CheckedBreakerOptions {
@@ -323,5 +346,8 @@ export function checkBreakerOptions(name: string, value: unknown): CheckedBreake
   if (engine !== "wasm" && engine !== "js" && engine !== "auto") {
     throw new RangeError(`engine must be 'wasm', 'js' or 'auto', got ${describe(engine)}`);
   }
-  return { policy, now: now as (() => number) | undefined, seed, engine };
+  const onDrop = options.onDrop;
+  if (onDrop !== undefined && typeof onDrop !== "function") throw new TypeError(`onDrop must be a function, got ${describe(onDrop)}`);
+  const dropReportMs = inRange("dropReportMs", number("dropReportMs", options.dropReportMs, 300_000), 0, Number.MAX_VALUE, "a finite number ≥ 0");
+  return { policy, now: now as (() => number) | undefined, seed, engine, onDrop: onDrop as CheckedBreakerOptions["onDrop"], dropReportMs };
 }

@@ -1,13 +1,14 @@
 // A smoke run of every benchmark workload, so the bench code cannot rot. No timing is asserted.
 import { describe, expect, it } from "vitest";
-import { breakerboxWorkloads, callsPerClockRead, creation, incumbentWorkloads, INCUMBENTS, sweepWorkload } from "../bench/workloads.js";
+import { breakerboxWorkloads, callsPerClockRead, creation, incumbentWorkloads, INCUMBENTS, sweepWorkloads, timeSweeps } from "../bench/workloads.js";
 
 describe("bench workloads", () => {
   it.each(["wasm", "js"] as const)("every breakerbox workload runs on %s", async (engine) => {
     const workloads = breakerboxWorkloads(engine);
     expect(workloads.length).toBeGreaterThan(8);
     for (const workload of workloads) await workload.run();
-    await sweepWorkload(engine, 1000).run();
+    for (const workload of sweepWorkloads(engine, 1000)) await workload.run();
+    expect(timeSweeps(engine, 500).stats).toBeGreaterThanOrEqual(0);
   });
 
   it.each(["floor", ...INCUMBENTS] as const)("every %s workload runs", async (kind) => {
