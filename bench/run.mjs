@@ -9,6 +9,8 @@ import { cpus } from "node:os";
 import { Bench } from "tinybench";
 
 const quick = process.argv.includes("--quick");
+// `--as NAME` writes bench/RESULTS-NAME.md and the README section between <!-- bench-NAME:start/end -->.
+const as = process.argv.includes("--as") ? process.argv[process.argv.indexOf("--as") + 1] : "";
 const outfile = new URL("./out/workloads.mjs", import.meta.url).pathname;
 await build({
   entryPoints: [new URL("./workloads.ts", import.meta.url).pathname],
@@ -120,15 +122,16 @@ out(`Default clock: one real clock read per ${w.callsPerClockRead(calls).toFixed
 
 if (!quick) {
   const text = lines.join("\n");
-  writeFileSync(new URL("./RESULTS.md", import.meta.url), `# Benchmark results\n\n${text}\n`);
+  const suffix = as ? `-${as}` : "";
+  writeFileSync(new URL(`./RESULTS${suffix}.md`, import.meta.url), `# Benchmark results${as ? ` (${as})` : ""}\n\n${text}\n`);
   const readmeUrl = new URL("../README.md", import.meta.url);
   const readme = readFileSync(readmeUrl, "utf8");
-  const start = "<!-- bench:start -->";
-  const end = "<!-- bench:end -->";
+  const start = `<!-- bench${suffix}:start -->`;
+  const end = `<!-- bench${suffix}:end -->`;
   if (readme.includes(start) && readme.includes(end)) {
     const before = readme.slice(0, readme.indexOf(start) + start.length);
     const after = readme.slice(readme.indexOf(end));
     writeFileSync(readmeUrl, `${before}\n${text}\n${after}`);
   }
-  console.log("\nwrote bench/RESULTS.md and the tables in README.md");
+  console.log(`\nwrote bench/RESULTS${suffix}.md and the tables in README.md`);
 }
