@@ -1,6 +1,7 @@
 // The window of a three-state slot: time buckets (Sentinel, resilience4j TIME_BASED) or the last
 // N calls (resilience4j COUNT_BASED), or none. Mirrored by src/engine-js/tally.ts.
 
+import { saturate } from "./counter";
 import {
   CALL_FAILURE, CALL_SLOW, POLICY_BUCKETS, POLICY_WINDOW, POLICY_WINDOW_CALLS, SLOT_BUCKET, THREE_STATE_HEADER_SIZE,
   TS_BUCKET_FAILURES, TS_BUCKET_REQUESTS, TS_BUCKET_SIZE, TS_BUCKET_SLOW, TS_COUNT_FAILURES, TS_COUNT_FILLED,
@@ -36,9 +37,9 @@ export function tallyAdd(slot: u32, policy: u32, call: u32, count: u32): void {
   const ring = slot + THREE_STATE_HEADER_SIZE;
   if (window == WINDOW_TIME) {
     const bucket = ring + <u32>load<u16>(slot + TS_OFFSET) * TS_BUCKET_SIZE;
-    store<u32>(bucket + TS_BUCKET_REQUESTS, load<u32>(bucket + TS_BUCKET_REQUESTS) + count);
-    if ((call & CALL_FAILURE) != 0) store<u32>(bucket + TS_BUCKET_FAILURES, load<u32>(bucket + TS_BUCKET_FAILURES) + count);
-    if ((call & CALL_SLOW) != 0) store<u32>(bucket + TS_BUCKET_SLOW, load<u32>(bucket + TS_BUCKET_SLOW) + count);
+    store<u32>(bucket + TS_BUCKET_REQUESTS, saturate(load<u32>(bucket + TS_BUCKET_REQUESTS), count));
+    if ((call & CALL_FAILURE) != 0) store<u32>(bucket + TS_BUCKET_FAILURES, saturate(load<u32>(bucket + TS_BUCKET_FAILURES), count));
+    if ((call & CALL_SLOW) != 0) store<u32>(bucket + TS_BUCKET_SLOW, saturate(load<u32>(bucket + TS_BUCKET_SLOW), count));
   } else if (window == WINDOW_COUNT) {
     const size = <u32>load<u16>(policy + POLICY_WINDOW_CALLS);
     const calls = ring + TS_COUNT_HEADER_SIZE;
@@ -50,11 +51,11 @@ export function tallyAdd(slot: u32, policy: u32, call: u32, count: u32): void {
         if ((old & CALL_FAILURE) != 0) store<u32>(ring + TS_COUNT_FAILURES, load<u32>(ring + TS_COUNT_FAILURES) - 1);
         if ((old & CALL_SLOW) != 0) store<u32>(ring + TS_COUNT_SLOW, load<u32>(ring + TS_COUNT_SLOW) - 1);
       } else {
-        store<u32>(ring + TS_COUNT_FILLED, filled + 1);
+        store<u32>(ring + TS_COUNT_FILLED, filled + 1); // ≤ windowCalls
       }
       store<u8>(calls + next, <u8>call);
-      if ((call & CALL_FAILURE) != 0) store<u32>(ring + TS_COUNT_FAILURES, load<u32>(ring + TS_COUNT_FAILURES) + 1);
-      if ((call & CALL_SLOW) != 0) store<u32>(ring + TS_COUNT_SLOW, load<u32>(ring + TS_COUNT_SLOW) + 1);
+      if ((call & CALL_FAILURE) != 0) store<u32>(ring + TS_COUNT_FAILURES, saturate(load<u32>(ring + TS_COUNT_FAILURES), 1));
+      if ((call & CALL_SLOW) != 0) store<u32>(ring + TS_COUNT_SLOW, saturate(load<u32>(ring + TS_COUNT_SLOW), 1));
       next = next + 1 == size ? 0 : next + 1;
     }
     store<u16>(slot + TS_OFFSET, <u16>next);
@@ -72,7 +73,7 @@ export function tallySum(slot: u32, policy: u32, field: u32): u32 {
   if (window == WINDOW_TIME) {
     const buckets = <u32>load<u8>(policy + POLICY_BUCKETS);
     let sum: u32 = 0;
-    for (let i: u32 = 0; i < buckets; i++) sum += load<u32>(ring + i * TS_BUCKET_SIZE + field);
+    for (let i: u32 = 0; i < buckets; i++) sum = saturate(sum, load<u32>(ring + i * TS_BUCKET_SIZE + field));
     return sum;
   }
   if (window == WINDOW_COUNT) {

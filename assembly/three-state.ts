@@ -5,6 +5,7 @@
 // timer runs. Each returns CHANGED when the state changed, so the facade emits its events once per
 // real change. Every change bumps the generation and clears the counts and the window (gobreaker).
 
+import { saturate } from "./counter";
 import {
   CALL_FAILURE, CALL_SLOW, CHANGED, DECISION_DROP, DECISION_PASS, DECISION_TOO_MANY, FLAG_PASS, FLAG_PASS_ANY_TIME, FLAG_THREE_STATE,
   MODE_DISABLED, MODE_FORCED_OPEN, MODE_METRICS_ONLY, MODE_NORMAL, OUTCOME_EXCLUDED, OUTCOME_FAILURE, OUTCOME_SUCCESS,
@@ -47,19 +48,19 @@ export function updateFlags(slot: u32): void {
 
 /** Counts `count` settled calls of one outcome in the state's counts and the window. */
 export function count(slot: u32, policy: u32, outcome: u32, slow: bool, calls: u32): void {
-  store<u32>(slot + TS_REQUESTS, load<u32>(slot + TS_REQUESTS) + calls);
-  if (slow) store<u32>(slot + TS_SLOW_CALLS, load<u32>(slot + TS_SLOW_CALLS) + calls);
+  store<u32>(slot + TS_REQUESTS, saturate(load<u32>(slot + TS_REQUESTS), calls));
+  if (slow) store<u32>(slot + TS_SLOW_CALLS, saturate(load<u32>(slot + TS_SLOW_CALLS), calls));
   if (outcome == OUTCOME_EXCLUDED) {
-    store<u32>(slot + TS_EXCLUSIONS, load<u32>(slot + TS_EXCLUSIONS) + calls);
+    store<u32>(slot + TS_EXCLUSIONS, saturate(load<u32>(slot + TS_EXCLUSIONS), calls));
     return;
   }
   if (outcome == OUTCOME_SUCCESS) {
-    store<u32>(slot + TS_SUCCESSES, load<u32>(slot + TS_SUCCESSES) + calls);
-    store<u32>(slot + TS_CONSECUTIVE_SUCCESSES, load<u32>(slot + TS_CONSECUTIVE_SUCCESSES) + calls);
+    store<u32>(slot + TS_SUCCESSES, saturate(load<u32>(slot + TS_SUCCESSES), calls));
+    store<u32>(slot + TS_CONSECUTIVE_SUCCESSES, saturate(load<u32>(slot + TS_CONSECUTIVE_SUCCESSES), calls));
     store<u32>(slot + TS_CONSECUTIVE_FAILURES, 0);
   } else {
-    store<u32>(slot + TS_FAILURES, load<u32>(slot + TS_FAILURES) + calls);
-    store<u32>(slot + TS_CONSECUTIVE_FAILURES, load<u32>(slot + TS_CONSECUTIVE_FAILURES) + calls);
+    store<u32>(slot + TS_FAILURES, saturate(load<u32>(slot + TS_FAILURES), calls));
+    store<u32>(slot + TS_CONSECUTIVE_FAILURES, saturate(load<u32>(slot + TS_CONSECUTIVE_FAILURES), calls));
     store<u32>(slot + TS_CONSECUTIVE_SUCCESSES, 0);
   }
   tallyAdd(slot, policy, (outcome == OUTCOME_FAILURE ? CALL_FAILURE : 0) | (slow ? CALL_SLOW : 0), calls);

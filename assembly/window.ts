@@ -5,6 +5,7 @@
 // Only a roll (at most once per bucket period per slot) walks the ring, clearing expired buckets
 // and re-deriving the sums and the two trailing runs from what is left.
 
+import { saturate } from "./counter";
 import {
   ADAPTIVE_HEADER_SIZE, BUCKET_DROP, BUCKET_FAILURE, BUCKET_SIZE, BUCKET_SUCCESS, POLICY_BUCKETS,
   POLICY_BUCKET_MS, POLICY_EPOCH, POLICY_RECORD_SIZE, POLICY_TABLE_OFFSET, SLOT_ACCEPTS, SLOT_BUCKET,
@@ -85,8 +86,8 @@ export function summarize(slot: u32, buckets: u32): void {
     const bucket = ring + index * BUCKET_SIZE;
     const success = load<u32>(bucket + BUCKET_SUCCESS);
     const failure = load<u32>(bucket + BUCKET_FAILURE);
-    accepts += success;
-    total += success + failure + load<u32>(bucket + BUCKET_DROP);
+    accepts = saturate(accepts, success);
+    total = saturate(saturate(saturate(total, success), failure), load<u32>(bucket + BUCKET_DROP));
     if (failure > 0) working = 0;
     else if (success > 0) working++;
     if (success > 0) failing = 0;
@@ -105,9 +106,9 @@ export function summarize(slot: u32, buckets: u32): void {
 export function addSuccesses(slot: u32, count: u32): void {
   const bucket = currentBucket(slot);
   const success = load<u32>(bucket + BUCKET_SUCCESS);
-  store<u32>(bucket + BUCKET_SUCCESS, success + count);
-  store<u32>(slot + SLOT_ACCEPTS, load<u32>(slot + SLOT_ACCEPTS) + count);
-  store<u32>(slot + SLOT_TOTAL, load<u32>(slot + SLOT_TOTAL) + count);
+  store<u32>(bucket + BUCKET_SUCCESS, saturate(success, count));
+  store<u32>(slot + SLOT_ACCEPTS, saturate(load<u32>(slot + SLOT_ACCEPTS), count));
+  store<u32>(slot + SLOT_TOTAL, saturate(load<u32>(slot + SLOT_TOTAL), count));
   if (success == 0) {
     store<u8>(slot + SLOT_FAILING, 0);
     if (load<u32>(bucket + BUCKET_FAILURE) == 0) {
@@ -119,8 +120,8 @@ export function addSuccesses(slot: u32, count: u32): void {
 export function addFailure(slot: u32): void {
   const bucket = currentBucket(slot);
   const failure = load<u32>(bucket + BUCKET_FAILURE);
-  store<u32>(bucket + BUCKET_FAILURE, failure + 1);
-  store<u32>(slot + SLOT_TOTAL, load<u32>(slot + SLOT_TOTAL) + 1);
+  store<u32>(bucket + BUCKET_FAILURE, saturate(failure, 1));
+  store<u32>(slot + SLOT_TOTAL, saturate(load<u32>(slot + SLOT_TOTAL), 1));
   if (failure == 0) {
     store<u8>(slot + SLOT_WORKING, 0);
     if (load<u32>(bucket + BUCKET_SUCCESS) == 0) {
@@ -132,8 +133,8 @@ export function addFailure(slot: u32): void {
 /** A drop counts in total only; a bucket holding only drops is neutral for both runs. */
 export function addDrop(slot: u32): void {
   const bucket = currentBucket(slot);
-  store<u32>(bucket + BUCKET_DROP, load<u32>(bucket + BUCKET_DROP) + 1);
-  store<u32>(slot + SLOT_TOTAL, load<u32>(slot + SLOT_TOTAL) + 1);
+  store<u32>(bucket + BUCKET_DROP, saturate(load<u32>(bucket + BUCKET_DROP), 1));
+  store<u32>(slot + SLOT_TOTAL, saturate(load<u32>(slot + SLOT_TOTAL), 1));
 }
 
 /**

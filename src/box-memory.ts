@@ -31,6 +31,9 @@ import { bucketNumber } from "./engine-js/window.js";
 import type { DropReport, Policy } from "./options.js";
 import { Permits } from "./permits.js";
 
+/** wasm32 addresses 4 GiB; the TypeScript engine keeps the same limit, so both hold the same boxes. */
+export const MAX_BYTES = 2 ** 32;
+
 /** Stats records per sweep call: 4096 × 72 B of scratch past the last slot. */
 const STATS_CHUNK = 4096;
 
@@ -54,6 +57,8 @@ export class BoxMemory {
   buffer!: ArrayBuffer;
 
   private readonly clock: (() => number) | undefined;
+  /** The most memory the box may take, in bytes (4 GiB, wasm32's reach, unless told less). */
+  maxBytes = MAX_BYTES;
   /** Drop reports (see BreakerOptions.onDrop): the box's reporter, or undefined for silence. */
   onDrop: ((report: DropReport) => void) | undefined = undefined;
   dropReportMs = 300_000;
@@ -215,15 +220,31 @@ export class BoxMemory {
       slot = free.pop()!;
     } else {
       slot = this.top;
-      if (slot + size > this.buffer.byteLength) {
-        this.engine.grow(Math.max(slot + size, this.buffer.byteLength * 2));
-        this.refreshViews();
-      }
+      if (slot + size > this.buffer.byteLength) this.reserve(slot + size);
       this.top = slot + size;
     }
     if (this.kinds[index] === KIND_ADAPTIVE) this.core.initAdaptive(slot, index, this.nextSeed(), this.now());
     else this.core.initThreeState(slot, index, this.now());
     return slot;
+  }
+
+  /**
+   * Grows the memory to hold at least `bytes` (doubling, within `maxBytes`). On failure nothing
+   * has changed: the error says what was asked and what the limit is.
+   */
+  reserve(bytes: number): void {
+    if (bytes > this.maxBytes) {
+      throw new RangeError(
+        `breakerbox: the box needs ${bytes} bytes of memory, past its limit of ${this.maxBytes} (maxBytes); delete breakers or raise the limit`,
+      );
+    }
+    try {
+      this.engine.grow(Math.min(this.maxBytes, Math.max(bytes, this.buffer.byteLength * 2)));
+    } catch (cause) {
+      throw new RangeError(`breakerbox: could not grow the box's memory to ${bytes} bytes`, { cause });
+    } finally {
+      this.refreshViews();
+    }
   }
 
   /** Returns a slot to its free list. Its generation keeps rising, so its permits stay dead. */
@@ -330,10 +351,7 @@ export class BoxMemory {
   sweepStats(visit: (records: Float64Array, count: number) => void): void {
     const out = this.top;
     const need = out + STATS_CHUNK * STATS_RECORD_SIZE;
-    if (need > this.buffer.byteLength) {
-      this.engine.grow(Math.max(need, this.buffer.byteLength * 2));
-      this.refreshViews();
-    }
+    if (need > this.buffer.byteLength) this.reserve(need);
     const now = this.now();
     const records = new Float64Array(this.buffer, out, (STATS_CHUNK * STATS_RECORD_SIZE) / 8);
     let first = SLOTS_OFFSET;

@@ -1,14 +1,14 @@
 // Many keyed breakers sharing one memory: a gateway's breaker per route or upstream.
 
-import { BoxMemory } from "./box-memory.js";
+import { BoxMemory, MAX_BYTES } from "./box-memory.js";
 import { attachBreaker, Breaker, type BreakerState, type DoOptions } from "./breaker.js";
 import {
-  KIND_ADAPTIVE, STATS_CHANGED_AT, STATS_DROPS, STATS_DROP_RATIO, STATS_FAILURES, STATS_RECORD_SIZE, STATS_REQUESTS, STATS_SLOT,
+  KIND_ADAPTIVE, SLOTS_OFFSET, STATS_CHANGED_AT, STATS_DROPS, STATS_DROP_RATIO, STATS_FAILURES, STATS_RECORD_SIZE, STATS_REQUESTS, STATS_SLOT,
   STATS_SLOW, STATS_STATE, STATS_SUCCESSES,
 } from "./core/layout.js";
 import type { EngineName } from "./engine.js";
 import { takeInitialState, type BreakerSnapshot } from "./snapshot.js";
-import { checkBreakerOptions, checkPolicy, type BreakerOptions, type PolicyOptions } from "./options.js";
+import { checkBreakerOptions, checkInteger, checkPolicy, type BreakerOptions, type PolicyOptions } from "./options.js";
 
 /** One breaker's line in `box.stats()`. */
 export interface KeyedStats {
@@ -34,8 +34,18 @@ export interface KeyedStats {
 
 const STATS_STATE_NAMES: readonly BreakerState[] = ["closed", "open", "half-open", "forced-open", "disabled", "metrics-only", "isolated"];
 
-/** Options for a box: the default policy of its breakers, and the clock, seed and engine they share. */
-export type BreakerBoxOptions = BreakerOptions;
+/** Options for a box: the default policy of its breakers, the clock, seed and engine they share, and its limits. */
+export type BreakerBoxOptions = BreakerOptions & {
+  /**
+   * The most breakers the box holds. Creating one more first evicts the least recently used:
+   * breakers are kept in creation order, and one used (through `get` or any call) since the last
+   * eviction gets a second chance at the end of the line. An evicted breaker is deleted, as by
+   * `delete(key)`. An integer ≥ 1; default: no limit.
+   */
+  maxKeys?: number;
+  /** The most memory the box may take, bytes ≥ 65536. Default 4 GiB (wasm32's reach). */
+  maxBytes?: number;
+};
 
 export class BreakerBox {
   readonly #memory: BoxMemory;
@@ -44,9 +54,16 @@ export class BreakerBox {
   /** The same breakers by slot address, for sweeps. */
   readonly #bySlot = new Map<number, Breaker>();
 
+  readonly #maxKeys: number;
+
   constructor(options?: BreakerBoxOptions) {
-    const checked = checkBreakerOptions("BreakerBox options", options);
-    this.#memory = new BoxMemory(checked.engine, checked.now, checked.seed, 64 * 1024);
+    const isObject = typeof options === "object" && options !== null && !Array.isArray(options);
+    const { maxKeys, maxBytes, ...rest } = (isObject ? options : {}) as BreakerBoxOptions;
+    const checked = checkBreakerOptions("BreakerBox options", isObject ? rest : options);
+    this.#maxKeys = maxKeys === undefined ? Infinity : checkInteger("maxKeys", maxKeys, 1, 2 ** 32);
+    const limit = maxBytes === undefined ? MAX_BYTES : checkInteger("maxBytes", maxBytes, 65536, MAX_BYTES);
+    this.#memory = new BoxMemory(checked.engine, checked.now, checked.seed, Math.min(64 * 1024, limit - SLOTS_OFFSET));
+    this.#memory.maxBytes = limit;
     this.#memory.onDrop = checked.onDrop;
     this.#memory.dropReportMs = checked.dropReportMs;
     this.#defaultPolicy = this.#memory.policy(checked.policy);
@@ -74,9 +91,13 @@ export class BreakerBox {
    */
   get(key: string, options?: PolicyOptions | { initialState: BreakerSnapshot }): Breaker {
     const existing = this.#breakers.get(key);
-    if (existing !== undefined) return existing;
+    if (existing !== undefined) {
+      Breaker.touch(existing);
+      return existing;
+    }
     if (typeof key !== "string") throw new TypeError(`key must be a string, got ${typeof key}`);
     const initial = takeInitialState("breaker options", options);
+    if (this.#breakers.size >= this.#maxKeys) this.#evict();
     const policy = initial.policy !== undefined ? this.#memory.policy(initial.policy)
       : options === undefined ? this.#defaultPolicy
       : this.#memory.policy(checkPolicy("breaker options", options));
@@ -90,6 +111,19 @@ export class BreakerBox {
   /** Whether a breaker exists for `key`. */
   has(key: string): boolean {
     return this.#breakers.has(key);
+  }
+
+  /** Evicts the least recently used breaker (second chance over creation order). */
+  #evict(): void {
+    // Entries moved to the end are met again later in the same iteration, unmarked by then.
+    for (const [key, breaker] of this.#breakers) {
+      if (!Breaker.used(breaker)) {
+        this.delete(key);
+        return;
+      }
+      this.#breakers.delete(key); // used since: to the end of the line, unmarked
+      this.#breakers.set(key, breaker);
+    }
   }
 
   /**

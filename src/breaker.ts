@@ -9,7 +9,7 @@ import {
 } from "./core/layout.js";
 import type { EngineName } from "./engine.js";
 import { dropError, tooManyError, type BreakerOpenError, type TooManyRequestsError } from "./errors.js";
-import { checkBreakerOptions, type BreakerOptions } from "./options.js";
+import { checkBreakerOptions, checkObject, type BreakerOptions } from "./options.js";
 import { restoreSnapshot, takeInitialState, takeSnapshot, type BreakerSnapshot } from "./snapshot.js";
 
 /** How many failure reasons a breaker keeps (go-zero keeps 5). */
@@ -84,12 +84,14 @@ class SlotPermit implements Permit {
   ) {}
 
   accept(durationMs?: number): void {
+    if (durationMs !== undefined) checkDuration(durationMs);
     if (this.settled) return;
     this.settled = true;
     this.breaker.settleOne(this.generation, OUTCOME_SUCCESS, this.issuedAt, durationMs);
   }
 
   reject(reason?: string, openForMs?: number): void {
+    if (openForMs !== undefined) this.breaker.checkOpenFor(openForMs);
     if (this.settled) return;
     this.settled = true;
     if (reason !== undefined) this.breaker.remember(reason);
@@ -119,6 +121,31 @@ export function attachBreaker(memory: BoxMemory, slot: number, key: string, snap
 const isAsyncFunction = (fn: unknown): boolean =>
   (fn as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] === "AsyncFunction";
 
+function checkDuration(durationMs: number): void {
+  if (!(typeof durationMs === "number" && durationMs >= 0 && durationMs <= Number.MAX_VALUE)) {
+    throw new RangeError(`durationMs must be a finite number ≥ 0, got ${String(durationMs)}`);
+  }
+}
+
+const DO_KEYS = new Set(["acceptable", "excluded", "fallback", "signal"]);
+
+/** do()'s arguments: a function, and options whose callbacks are functions and signal an AbortSignal. */
+function checkDo(fn: unknown, options: unknown): void {
+  if (typeof fn !== "function") throw new TypeError(`fn must be a function, got ${JSON.stringify(fn) ?? typeof fn}`);
+  if (options === undefined) return;
+  const checked = checkObject("do() options", options, DO_KEYS);
+  for (const name of ["acceptable", "excluded", "fallback"]) {
+    const value = checked[name];
+    if (value !== undefined && typeof value !== "function") {
+      throw new TypeError(`${name} must be a function, got ${JSON.stringify(value) ?? typeof value}`);
+    }
+  }
+  const signal = checked.signal as { aborted?: unknown } | undefined;
+  if (signal !== undefined && (typeof signal !== "object" || signal === null || typeof signal.aborted !== "boolean")) {
+    throw new TypeError("signal must be an AbortSignal");
+  }
+}
+
 function reasonOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -147,6 +174,8 @@ export class Breaker {
   /** Whether settlements need a duration (the policy counts slow calls). */
   readonly #timed: boolean;
   #released = false;
+  /** Used (through `get` or a call) since the box last looked for a breaker to evict: its second chance. */
+  #used = false;
   #dropError: BreakerOpenError | undefined;
   #tooManyError: TooManyRequestsError | undefined;
   #reasons: string[] | undefined;
@@ -201,6 +230,7 @@ export class Breaker {
   /** Zero-allocation admission: a positive token, or 0 when the call must be rejected. */
   tryAcquire(): number {
     if (this.#released) throw releasedError(this.key);
+    this.#used = true;
     const memory = this.#memory;
     const slot = this.#slot;
     const code = memory.decide(slot);
@@ -216,6 +246,7 @@ export class Breaker {
 
   /** Settles a token as a success. Stale, doubled or foreign tokens do nothing. */
   accept(token: number, durationMs?: number): void {
+    if (durationMs !== undefined) checkDuration(durationMs);
     const permits = this.#memory.permits;
     if (!this.#released && permits.redeem(token, this.#slot)) {
       this.settleOne(permits.generation, OUTCOME_SUCCESS, permits.issuedAt, durationMs);
@@ -227,6 +258,7 @@ export class Breaker {
    * it at once for at least that long (accelerated tripping). Stale tokens do nothing.
    */
   reject(token: number, reason?: string, openForMs?: number): void {
+    if (openForMs !== undefined) this.checkOpenFor(openForMs);
     const permits = this.#memory.permits;
     if (!this.#released && permits.redeem(token, this.#slot)) {
       if (reason !== undefined) this.remember(reason);
@@ -261,6 +293,7 @@ export class Breaker {
    * `excluded(error)` makes it neither, and is rethrown.
    */
   do<R>(fn: () => R, options?: DoOptions<R>): R {
+    checkDo(fn, options);
     const signal = options?.signal;
     if (signal?.aborted) {
       if (isAsyncFunction(fn)) return Promise.reject(signal.reason) as R;
@@ -448,6 +481,18 @@ export class Breaker {
     return breaker.#slot;
   }
 
+  /** @internal Whether the breaker was used since the last call, which clears the mark (eviction's second chance). */
+  static used(breaker: Breaker): boolean {
+    const used = breaker.#used;
+    breaker.#used = false;
+    return used;
+  }
+
+  /** @internal Marks the breaker used. */
+  static touch(breaker: Breaker): void {
+    breaker.#used = true;
+  }
+
   /** @internal Marks a breaker removed from its box: its slot may now serve another key. */
   static release(breaker: Breaker): void {
     breaker.#released = true;
@@ -457,6 +502,14 @@ export class Breaker {
   remember(reason: string): void {
     const reasons = (this.#reasons ??= []);
     reasons[this.#reasonCount++ % REASONS_KEPT] = reason;
+  }
+
+  /** @internal Checks `openForMs` for reject(): three-state only, a finite number ≥ 0. */
+  checkOpenFor(openForMs: number): void {
+    this.#threeState("reject(…, openForMs)");
+    if (!(typeof openForMs === "number" && openForMs >= 0 && openForMs <= Number.MAX_VALUE)) {
+      throw new RangeError(`openForMs must be a finite number ≥ 0, got ${String(openForMs)}`);
+    }
   }
 
   /** @internal Settles one permit of `generation`, with its duration when the policy times calls. */
@@ -469,11 +522,7 @@ export class Breaker {
       if ((memory.settle(slot, generation, outcome, duration) & CHANGED) !== 0) this.#changed();
       return;
     }
-    // Accelerated tripping: checked first, applied only for a permit of the current generation.
-    this.#threeState("reject(…, openForMs)");
-    if (!(openForMs >= 0 && openForMs <= Number.MAX_VALUE)) {
-      throw new RangeError(`openForMs must be a finite number ≥ 0, got ${openForMs}`);
-    }
+    // Accelerated tripping (openForMs checked by the caller), only for a permit of the current generation.
     const current = generation === memory.generation(slot);
     let code = memory.settle(slot, generation, outcome, duration);
     if (current && openForMs > 0) code |= memory.core.tripThreeState(slot, openForMs, memory.now());
@@ -482,6 +531,7 @@ export class Breaker {
 
   #admit(): number {
     if (this.#released) throw releasedError(this.key);
+    this.#used = true;
     const code = this.#memory.decide(this.#slot);
     if ((code & CHANGED) !== 0) this.#changed();
     if ((code & DECISION_MASK) !== DECISION_PASS && this.#memory.onDrop !== undefined) this.#reportDrop();

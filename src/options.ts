@@ -351,3 +351,8 @@ export function checkBreakerOptions(name: string, value: unknown): CheckedBreake
   const dropReportMs = inRange("dropReportMs", number("dropReportMs", options.dropReportMs, 300_000), 0, Number.MAX_VALUE, "a finite number ≥ 0");
   return { policy, now: now as (() => number) | undefined, seed, engine, onDrop: onDrop as CheckedBreakerOptions["onDrop"], dropReportMs };
 }
+
+/** An integer option in [low, high], or a TypeError/RangeError naming it. */
+export function checkInteger(name: string, value: unknown, low: number, high: number): number {
+  return integer(name, number(name, value, NaN), low, high);
+}

@@ -173,7 +173,7 @@ describe.each(engines)("three-state breaker on the %s engine", (engine) => {
     const permit = breaker.allow()!;
     permit.reject("503", 5_000); // a probe with Retry-After re-opens for at least 5 s
     expect(breaker.openUntil).toBe(35_000);
-    expect(() => breaker.reject(breaker.tryAcquire(), "x", -1)).not.toThrow(); // open: the token is 0, nothing to settle
+    expect(() => breaker.reject(breaker.tryAcquire(), "x", -1)).toThrow(RangeError); // checked before anything else
   });
 
   it("manual modes: forceOpen, disable, metricsOnly, forceClose, reset", () => {

@@ -1,6 +1,7 @@
 // The window of a three-state slot: time buckets (Sentinel, resilience4j TIME_BASED) or the last
 // N calls (resilience4j COUNT_BASED), or none. Mirrors assembly/tally.ts.
 
+import { saturate } from "./counter.js";
 import {
   CALL_FAILURE, CALL_SLOW, POLICY_BUCKETS, POLICY_WINDOW, POLICY_WINDOW_CALLS, SLOT_BUCKET, THREE_STATE_HEADER_SIZE,
   TS_BUCKET_FAILURES, TS_BUCKET_REQUESTS, TS_BUCKET_SIZE, TS_BUCKET_SLOW, TS_COUNT_FAILURES, TS_COUNT_FILLED,
@@ -37,9 +38,9 @@ export function tallyAdd(m: Views, slot: number, policy: number, call: number, c
   const ring = slot + THREE_STATE_HEADER_SIZE;
   if (window === WINDOW_TIME) {
     const bucket = ring + m.u16[(slot + TS_OFFSET) >>> 1] * TS_BUCKET_SIZE;
-    m.u32[(bucket + TS_BUCKET_REQUESTS) >>> 2] = m.u32[(bucket + TS_BUCKET_REQUESTS) >>> 2] + count;
-    if ((call & CALL_FAILURE) !== 0) m.u32[(bucket + TS_BUCKET_FAILURES) >>> 2] = m.u32[(bucket + TS_BUCKET_FAILURES) >>> 2] + count;
-    if ((call & CALL_SLOW) !== 0) m.u32[(bucket + TS_BUCKET_SLOW) >>> 2] = m.u32[(bucket + TS_BUCKET_SLOW) >>> 2] + count;
+    m.u32[(bucket + TS_BUCKET_REQUESTS) >>> 2] = saturate(m.u32[(bucket + TS_BUCKET_REQUESTS) >>> 2], count);
+    if ((call & CALL_FAILURE) !== 0) m.u32[(bucket + TS_BUCKET_FAILURES) >>> 2] = saturate(m.u32[(bucket + TS_BUCKET_FAILURES) >>> 2], count);
+    if ((call & CALL_SLOW) !== 0) m.u32[(bucket + TS_BUCKET_SLOW) >>> 2] = saturate(m.u32[(bucket + TS_BUCKET_SLOW) >>> 2], count);
   } else if (window === WINDOW_COUNT) {
     const size = m.u16[(policy + POLICY_WINDOW_CALLS) >>> 1];
     const calls = ring + TS_COUNT_HEADER_SIZE;
@@ -51,11 +52,11 @@ export function tallyAdd(m: Views, slot: number, policy: number, call: number, c
         if ((old & CALL_FAILURE) !== 0) m.u32[(ring + TS_COUNT_FAILURES) >>> 2] = m.u32[(ring + TS_COUNT_FAILURES) >>> 2] - 1;
         if ((old & CALL_SLOW) !== 0) m.u32[(ring + TS_COUNT_SLOW) >>> 2] = m.u32[(ring + TS_COUNT_SLOW) >>> 2] - 1;
       } else {
-        m.u32[(ring + TS_COUNT_FILLED) >>> 2] = filled + 1;
+        m.u32[(ring + TS_COUNT_FILLED) >>> 2] = filled + 1; // ≤ windowCalls
       }
       m.u8[calls + next] = call;
-      if ((call & CALL_FAILURE) !== 0) m.u32[(ring + TS_COUNT_FAILURES) >>> 2] = m.u32[(ring + TS_COUNT_FAILURES) >>> 2] + 1;
-      if ((call & CALL_SLOW) !== 0) m.u32[(ring + TS_COUNT_SLOW) >>> 2] = m.u32[(ring + TS_COUNT_SLOW) >>> 2] + 1;
+      if ((call & CALL_FAILURE) !== 0) m.u32[(ring + TS_COUNT_FAILURES) >>> 2] = saturate(m.u32[(ring + TS_COUNT_FAILURES) >>> 2], 1);
+      if ((call & CALL_SLOW) !== 0) m.u32[(ring + TS_COUNT_SLOW) >>> 2] = saturate(m.u32[(ring + TS_COUNT_SLOW) >>> 2], 1);
       next = next + 1 === size ? 0 : next + 1;
     }
     m.u16[(slot + TS_OFFSET) >>> 1] = next;
@@ -73,7 +74,7 @@ export function tallySum(m: Views, slot: number, policy: number, field: number):
   if (window === WINDOW_TIME) {
     const buckets = m.u8[policy + POLICY_BUCKETS];
     let sum = 0;
-    for (let i = 0; i < buckets; i++) sum = (sum + m.u32[(ring + i * TS_BUCKET_SIZE + field) >>> 2]) >>> 0;
+    for (let i = 0; i < buckets; i++) sum = saturate(sum, m.u32[(ring + i * TS_BUCKET_SIZE + field) >>> 2]);
     return sum;
   }
   if (window === WINDOW_COUNT) {

@@ -5,6 +5,7 @@
 // timer runs. Each returns CHANGED when the state changed, so the facade emits its events once per
 // real change. Every change bumps the generation and clears the counts and the window (gobreaker).
 
+import { saturate } from "./counter.js";
 import {
   CALL_FAILURE, CALL_SLOW, CHANGED, DECISION_DROP, DECISION_PASS, DECISION_TOO_MANY, FLAG_PASS, FLAG_PASS_ANY_TIME, FLAG_THREE_STATE,
   MODE_DISABLED, MODE_FORCED_OPEN, MODE_METRICS_ONLY, MODE_NORMAL, OUTCOME_EXCLUDED, OUTCOME_FAILURE, OUTCOME_SUCCESS,
@@ -48,19 +49,19 @@ export function updateFlags(m: Views, slot: number): void {
 
 /** Counts `count` settled calls of one outcome in the state's counts and the window. */
 export function count(m: Views, slot: number, policy: number, outcome: number, slow: boolean, calls: number): void {
-  m.u32[(slot + TS_REQUESTS) >>> 2] = m.u32[(slot + TS_REQUESTS) >>> 2] + calls;
-  if (slow) m.u32[(slot + TS_SLOW_CALLS) >>> 2] = m.u32[(slot + TS_SLOW_CALLS) >>> 2] + calls;
+  m.u32[(slot + TS_REQUESTS) >>> 2] = saturate(m.u32[(slot + TS_REQUESTS) >>> 2], calls);
+  if (slow) m.u32[(slot + TS_SLOW_CALLS) >>> 2] = saturate(m.u32[(slot + TS_SLOW_CALLS) >>> 2], calls);
   if (outcome === OUTCOME_EXCLUDED) {
-    m.u32[(slot + TS_EXCLUSIONS) >>> 2] = m.u32[(slot + TS_EXCLUSIONS) >>> 2] + calls;
+    m.u32[(slot + TS_EXCLUSIONS) >>> 2] = saturate(m.u32[(slot + TS_EXCLUSIONS) >>> 2], calls);
     return;
   }
   if (outcome === OUTCOME_SUCCESS) {
-    m.u32[(slot + TS_SUCCESSES) >>> 2] = m.u32[(slot + TS_SUCCESSES) >>> 2] + calls;
-    m.u32[(slot + TS_CONSECUTIVE_SUCCESSES) >>> 2] = m.u32[(slot + TS_CONSECUTIVE_SUCCESSES) >>> 2] + calls;
+    m.u32[(slot + TS_SUCCESSES) >>> 2] = saturate(m.u32[(slot + TS_SUCCESSES) >>> 2], calls);
+    m.u32[(slot + TS_CONSECUTIVE_SUCCESSES) >>> 2] = saturate(m.u32[(slot + TS_CONSECUTIVE_SUCCESSES) >>> 2], calls);
     m.u32[(slot + TS_CONSECUTIVE_FAILURES) >>> 2] = 0;
   } else {
-    m.u32[(slot + TS_FAILURES) >>> 2] = m.u32[(slot + TS_FAILURES) >>> 2] + calls;
-    m.u32[(slot + TS_CONSECUTIVE_FAILURES) >>> 2] = m.u32[(slot + TS_CONSECUTIVE_FAILURES) >>> 2] + calls;
+    m.u32[(slot + TS_FAILURES) >>> 2] = saturate(m.u32[(slot + TS_FAILURES) >>> 2], calls);
+    m.u32[(slot + TS_CONSECUTIVE_FAILURES) >>> 2] = saturate(m.u32[(slot + TS_CONSECUTIVE_FAILURES) >>> 2], calls);
     m.u32[(slot + TS_CONSECUTIVE_SUCCESSES) >>> 2] = 0;
   }
   tallyAdd(m, slot, policy, (outcome === OUTCOME_FAILURE ? CALL_FAILURE : 0) | (slow ? CALL_SLOW : 0), calls);

@@ -5,6 +5,7 @@
 // Only a roll (at most once per bucket period per slot) walks the ring, clearing expired buckets
 // and re-deriving the sums and the two trailing runs from what is left.
 
+import { saturate } from "./counter.js";
 import {
   ADAPTIVE_HEADER_SIZE, BUCKET_DROP, BUCKET_FAILURE, BUCKET_SIZE, BUCKET_SUCCESS, POLICY_BUCKETS,
   POLICY_BUCKET_MS, POLICY_EPOCH, POLICY_RECORD_SIZE, POLICY_TABLE_OFFSET, SLOT_ACCEPTS, SLOT_BUCKET,
@@ -86,8 +87,8 @@ export function summarize(m: Views, slot: number, buckets: number): void {
     const bucket = ring + index * BUCKET_SIZE;
     const success = m.u32[(bucket + BUCKET_SUCCESS) >>> 2];
     const failure = m.u32[(bucket + BUCKET_FAILURE) >>> 2];
-    accepts = (accepts + success) >>> 0;
-    total = (total + success + failure + m.u32[(bucket + BUCKET_DROP) >>> 2]) >>> 0;
+    accepts = saturate(accepts, success);
+    total = saturate(saturate(saturate(total, success), failure), m.u32[(bucket + BUCKET_DROP) >>> 2]);
     if (failure > 0) working = 0;
     else if (success > 0) working++;
     if (success > 0) failing = 0;
@@ -106,9 +107,9 @@ export function summarize(m: Views, slot: number, buckets: number): void {
 export function addSuccesses(m: Views, slot: number, count: number): void {
   const bucket = currentBucket(m, slot);
   const success = m.u32[(bucket + BUCKET_SUCCESS) >>> 2];
-  m.u32[(bucket + BUCKET_SUCCESS) >>> 2] = success + count;
-  m.u32[(slot + SLOT_ACCEPTS) >>> 2] = m.u32[(slot + SLOT_ACCEPTS) >>> 2] + count;
-  m.u32[(slot + SLOT_TOTAL) >>> 2] = m.u32[(slot + SLOT_TOTAL) >>> 2] + count;
+  m.u32[(bucket + BUCKET_SUCCESS) >>> 2] = saturate(success, count);
+  m.u32[(slot + SLOT_ACCEPTS) >>> 2] = saturate(m.u32[(slot + SLOT_ACCEPTS) >>> 2], count);
+  m.u32[(slot + SLOT_TOTAL) >>> 2] = saturate(m.u32[(slot + SLOT_TOTAL) >>> 2], count);
   if (success === 0) {
     m.u8[slot + SLOT_FAILING] = 0;
     if (m.u32[(bucket + BUCKET_FAILURE) >>> 2] === 0) {
@@ -120,8 +121,8 @@ export function addSuccesses(m: Views, slot: number, count: number): void {
 export function addFailure(m: Views, slot: number): void {
   const bucket = currentBucket(m, slot);
   const failure = m.u32[(bucket + BUCKET_FAILURE) >>> 2];
-  m.u32[(bucket + BUCKET_FAILURE) >>> 2] = failure + 1;
-  m.u32[(slot + SLOT_TOTAL) >>> 2] = m.u32[(slot + SLOT_TOTAL) >>> 2] + 1;
+  m.u32[(bucket + BUCKET_FAILURE) >>> 2] = saturate(failure, 1);
+  m.u32[(slot + SLOT_TOTAL) >>> 2] = saturate(m.u32[(slot + SLOT_TOTAL) >>> 2], 1);
   if (failure === 0) {
     m.u8[slot + SLOT_WORKING] = 0;
     if (m.u32[(bucket + BUCKET_SUCCESS) >>> 2] === 0) {
@@ -133,8 +134,8 @@ export function addFailure(m: Views, slot: number): void {
 /** A drop counts in total only; a bucket holding only drops is neutral for both runs. */
 export function addDrop(m: Views, slot: number): void {
   const bucket = currentBucket(m, slot);
-  m.u32[(bucket + BUCKET_DROP) >>> 2] = m.u32[(bucket + BUCKET_DROP) >>> 2] + 1;
-  m.u32[(slot + SLOT_TOTAL) >>> 2] = m.u32[(slot + SLOT_TOTAL) >>> 2] + 1;
+  m.u32[(bucket + BUCKET_DROP) >>> 2] = saturate(m.u32[(bucket + BUCKET_DROP) >>> 2], 1);
+  m.u32[(slot + SLOT_TOTAL) >>> 2] = saturate(m.u32[(slot + SLOT_TOTAL) >>> 2], 1);
 }
 
 /**
