@@ -55,6 +55,10 @@ export class BreakerBox {
   readonly #bySlot = new Map<number, Breaker>();
 
   readonly #maxKeys: number;
+  /** With maxKeys: the CLOCK of breakers (their places), its hand, and the free places. */
+  readonly #clock: (Breaker | null)[] = [];
+  #hand = 0;
+  readonly #holes: number[] = [];
 
   constructor(options?: BreakerBoxOptions) {
     const isObject = typeof options === "object" && options !== null && !Array.isArray(options);
@@ -97,7 +101,7 @@ export class BreakerBox {
     }
     if (typeof key !== "string") throw new TypeError(`key must be a string, got ${typeof key}`);
     const initial = takeInitialState("breaker options", options);
-    if (this.#breakers.size >= this.#maxKeys) this.#evict();
+    const position = this.#maxKeys === Infinity ? -1 : this.#place();
     const policy = initial.policy !== undefined ? this.#memory.policy(initial.policy)
       : options === undefined ? this.#defaultPolicy
       : this.#memory.policy(checkPolicy("breaker options", options));
@@ -105,6 +109,10 @@ export class BreakerBox {
     const breaker = attachBreaker(this.#memory, slot, key, initial.snapshot);
     this.#breakers.set(key, breaker);
     this.#bySlot.set(slot, breaker);
+    if (position >= 0) {
+      this.#clock[position] = breaker;
+      Breaker.setPosition(breaker, position);
+    }
     return breaker;
   }
 
@@ -113,16 +121,26 @@ export class BreakerBox {
     return this.#breakers.has(key);
   }
 
-  /** Evicts the least recently used breaker (second chance over creation order). */
-  #evict(): void {
-    // Entries moved to the end are met again later in the same iteration, unmarked by then.
-    for (const [key, breaker] of this.#breakers) {
+  /**
+   * A place on the clock for a new breaker of a box with maxKeys: a free one, or the place of the
+   * breaker it evicts. The hand sweeps the clock; a breaker used since it last passed gets a second
+   * chance (its mark is cleared), the first one unused since is evicted (CLOCK, an LRU estimate).
+   */
+  #place(): number {
+    if (this.#holes.length > 0) return this.#holes.pop()!;
+    const clock = this.#clock;
+    if (clock.length < this.#maxKeys) {
+      clock.push(null);
+      return clock.length - 1;
+    }
+    for (;;) {
+      const at = this.#hand;
+      this.#hand = at + 1 === clock.length ? 0 : at + 1;
+      const breaker = clock[at]!;
       if (!Breaker.used(breaker)) {
-        this.delete(key);
-        return;
+        this.delete(breaker.key!);
+        return this.#holes.pop()!; // the place delete() just freed
       }
-      this.#breakers.delete(key); // used since: to the end of the line, unmarked
-      this.#breakers.set(key, breaker);
     }
   }
 
@@ -135,6 +153,11 @@ export class BreakerBox {
     if (breaker === undefined) return false;
     this.#breakers.delete(key);
     Breaker.release(breaker);
+    const position = Breaker.positionOf(breaker);
+    if (position >= 0) {
+      this.#clock[position] = null;
+      this.#holes.push(position);
+    }
     this.#bySlot.delete(Breaker.slotOf(breaker));
     this.#memory.release(Breaker.slotOf(breaker));
     return true;

@@ -176,6 +176,8 @@ export class Breaker {
   #released = false;
   /** Used (through `get` or a call) since the box last looked for a breaker to evict: its second chance. */
   #used = false;
+  /** Its place on the box's eviction clock (-1: the box has no key limit). */
+  #position = -1;
   #dropError: BreakerOpenError | undefined;
   #tooManyError: TooManyRequestsError | undefined;
   #reasons: string[] | undefined;
@@ -486,6 +488,16 @@ export class Breaker {
     const used = breaker.#used;
     breaker.#used = false;
     return used;
+  }
+
+  /** @internal The breaker's place on its box's eviction clock. */
+  static positionOf(breaker: Breaker): number {
+    return breaker.#position;
+  }
+
+  /** @internal Sets the breaker's place on its box's eviction clock. */
+  static setPosition(breaker: Breaker, position: number): void {
+    breaker.#position = position;
   }
 
   /** @internal Marks the breaker used. */
