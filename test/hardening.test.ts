@@ -277,3 +277,33 @@ describe.each(engines)("properties on the %s engine", (engine) => {
     }), { numRuns: 60 });
   });
 });
+
+describe.each(engines)("a million breakers on the %s engine", (engine) => {
+  it("growth to 1,000,000 breakers keeps every breaker's state", () => {
+    const box = new BreakerBox({ engine, now: new ManualClock().now, protection: 100 });
+    const count = 1_000_000;
+    for (let i = 0; i < count; i++) {
+      const b = box.get(`k${i}`);
+      for (let n = i % 3; n > 0; n--) b.reject(b.tryAcquire());
+    }
+    expect(box.size).toBe(count);
+    let checked = 0;
+    let wrong = 0;
+    box.forEachStats((key, s) => {
+      if (s.failures !== Number(key.slice(1)) % 3) wrong++;
+      checked++;
+    });
+    expect(checked).toBe(count);
+    expect(wrong).toBe(0);
+  }, 120_000);
+});
+
+describe("user callbacks that throw", () => {
+  it.each(engines)("a throwing fallback surfaces from do() and leaves the breaker consistent (%s)", (engine) => {
+    const b = new Breaker({ engine, trip: { consecutiveFailures: 1 } });
+    b.reject(b.tryAcquire());
+    expect(() => b.do(() => 1, { fallback: () => { throw new Error("fallback broke"); } })).toThrow("fallback broke");
+    expect(b.state).toBe("open");
+    expect(b.counts.failures).toBe(0);
+  });
+});
