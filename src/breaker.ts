@@ -229,6 +229,11 @@ export class Breaker {
     return this.#memory.engineName;
   }
 
+  /** Which policy it runs: 'adaptive' or 'three-state'. */
+  get policy(): "adaptive" | "three-state" {
+    return this.#memory.kindOf(this.#slot) === KIND_ADAPTIVE ? "adaptive" : "three-state";
+  }
+
   /** Zero-allocation admission: a positive token, or 0 when the call must be rejected. */
   tryAcquire(): number {
     if (this.#released) throw releasedError(this.key);

@@ -1,0 +1,279 @@
+// breakerbox/http: the breaker in front of HTTP, both sides. Server middleware for node:http,
+// Connect and Express, a Fastify plugin, a Request/Response middleware (Hono and the like), and a
+// `fetch` wrapper for outgoing calls. go-zero's rest/handler/breakerhandler.go is the model: one
+// breaker per route named `METHOD://pattern`, a dropped request answered 503 with no body and no
+// handler run, a response ≥ 500 counted as a failure ("<code> <status text>"), any other as a
+// success. None of the frameworks is imported: they stay optional peer dependencies.
+
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { BreakerBox } from "./box.js";
+import type { Breaker } from "./breaker.js";
+import { BreakerOpenError, isBreakerOpenError } from "./errors.js";
+
+/** What the server middlewares share. `Req` is the framework's request. */
+export interface ServerOptions<Req> {
+  /**
+   * The breaker key of a request. Default: `METHOD://pattern` with the route pattern the framework
+   * matched (`GET:///users/:id`); where it knows none, `METHOD://*`. Never the raw URL: a client
+   * sending random paths must not be able to create breakers at will (and `maxKeys` bounds the box
+   * whatever the key function does).
+   */
+  key?: (request: Req) => string;
+  /** Whether a response status counts as a failure. Default: status ≥ 500. */
+  isFailure?: (status: number) => boolean;
+  /** Requests the breaker leaves alone (health checks, say). Default: none. */
+  exclude?: (request: Req) => boolean;
+  /** Called for each request the breaker rejects, e.g. to count drops (go-zero's metrics.AddDrop). */
+  onReject?: (request: Req, key: string) => void;
+}
+
+const defaultIsFailure = (status: number): boolean => status >= 500;
+/** Status texts of the statuses that usually count as failures (no node:http import: fetch runs in browsers too). */
+const STATUS_TEXT: Record<number, string> = {
+  429: "Too Many Requests", 500: "Internal Server Error", 501: "Not Implemented", 502: "Bad Gateway",
+  503: "Service Unavailable", 504: "Gateway Timeout", 505: "HTTP Version Not Supported",
+};
+const reasonOf = (status: number): string => `${status} ${STATUS_TEXT[status] ?? ""}`.trimEnd();
+
+function check<Req>(box: BreakerBox, options: ServerOptions<Req>): void {
+  if (typeof box !== "object" || box === null || typeof (box as BreakerBox).get !== "function") {
+    throw new TypeError("the first argument must be a BreakerBox");
+  }
+  for (const name of ["key", "isFailure", "exclude", "onReject"] as const) {
+    const value = options[name];
+    if (value !== undefined && typeof value !== "function") throw new TypeError(`${name} must be a function, got ${typeof value}`);
+  }
+}
+
+/** Settles a server call by its response status. */
+function settle(breaker: Breaker, token: number, status: number, isFailure: (status: number) => boolean): void {
+  if (isFailure(status)) breaker.reject(token, reasonOf(status));
+  else breaker.accept(token);
+}
+
+type NodeRequest = IncomingMessage & { route?: { path?: unknown }; baseUrl?: string };
+
+/**
+ * Middleware `(req, res, next)` for node:http, Connect and Express. With Express, put it on a route
+ * (`app.get('/users/:id', breaker, handler)`) and the key is that route's pattern; as `app.use`
+ * middleware, or on plain node:http, Express has matched no route yet and the key is `METHOD://*`
+ * unless `key` says otherwise.
+ */
+export function nodeMiddleware(box: BreakerBox, options: ServerOptions<NodeRequest> = {}) {
+  check(box, options);
+  const isFailure = options.isFailure ?? defaultIsFailure;
+  const keyOf = options.key ?? ((req: NodeRequest) => {
+    const pattern = req.route?.path;
+    return `${req.method}://${typeof pattern === "string" ? (req.baseUrl ?? "") + pattern : "*"}`;
+  });
+  return (req: NodeRequest, res: ServerResponse, next: (error?: unknown) => void): void => {
+    if (options.exclude?.(req)) return next();
+    const key = keyOf(req);
+    const breaker = box.get(key);
+    const token = breaker.tryAcquire();
+    if (token === 0) {
+      options.onReject?.(req, key);
+      res.statusCode = 503;
+      res.end();
+      return;
+    }
+    let done = false;
+    res.once("finish", () => {
+      done = true;
+      settle(breaker, token, res.statusCode, isFailure);
+    });
+    res.once("close", () => {
+      if (!done) breaker.exclude(token); // the client went away: no verdict on the backend
+    });
+    next();
+  };
+}
+
+interface FastifyLike {
+  addHook(name: string, hook: (...args: never[]) => unknown): unknown;
+}
+
+interface FastifyRequestLike {
+  method: string;
+  routeOptions?: { url?: string };
+}
+
+interface FastifyReplyLike {
+  statusCode: number;
+  code(status: number): FastifyReplyLike;
+  send(payload?: unknown): FastifyReplyLike;
+}
+
+/**
+ * A Fastify plugin: `app.register(fastifyBreaker, { box })`. It hooks every route of the
+ * instance it is registered on (and is not encapsulated, like fastify-plugin); the key is the
+ * matched route pattern (`GET:///users/:id`), `METHOD://*` for requests no route matched.
+ */
+export function fastifyBreaker(fastify: FastifyLike, options: ServerOptions<FastifyRequestLike> & { box: BreakerBox }, done: (error?: Error) => void): void {
+  try {
+    const { box } = options;
+    check(box, options);
+    const isFailure = options.isFailure ?? defaultIsFailure;
+    const keyOf = options.key ?? ((request: FastifyRequestLike) => `${request.method}://${request.routeOptions?.url ?? "*"}`);
+    const calls = new WeakMap<object, { breaker: Breaker; token: number }>();
+    fastify.addHook("onRequest", ((request: FastifyRequestLike, reply: FastifyReplyLike, next: () => void) => {
+      if (options.exclude?.(request)) return next();
+      const key = keyOf(request);
+      const breaker = box.get(key);
+      const token = breaker.tryAcquire();
+      if (token === 0) {
+        options.onReject?.(request, key);
+        reply.code(503).send();
+        return;
+      }
+      calls.set(request, { breaker, token });
+      next();
+    }) as never);
+    fastify.addHook("onResponse", ((request: FastifyRequestLike, reply: FastifyReplyLike, next: () => void) => {
+      const call = calls.get(request);
+      if (call !== undefined) {
+        calls.delete(request);
+        settle(call.breaker, call.token, reply.statusCode, isFailure);
+      }
+      next();
+    }) as never);
+    fastify.addHook("onRequestAbort", ((request: FastifyRequestLike, next: () => void) => {
+      const call = calls.get(request);
+      if (call !== undefined) {
+        calls.delete(request);
+        call.breaker.exclude(call.token);
+      }
+      next();
+    }) as never);
+    done();
+  } catch (error) {
+    done(error as Error);
+  }
+}
+(fastifyBreaker as unknown as Record<symbol, unknown>)[Symbol.for("skip-override")] = true;
+(fastifyBreaker as unknown as Record<symbol, unknown>)[Symbol.for("fastify.display-name")] = "breakerbox";
+
+/**
+ * A Request/Response middleware `(request, next) => Response`, for servers built on the fetch API.
+ * Without a `key` option every request of a method shares `METHOD://*`: a plain Request carries no
+ * route pattern (the Hono middleware below knows it).
+ */
+export function fetchMiddleware(box: BreakerBox, options: ServerOptions<Request> = {}) {
+  check(box, options);
+  const isFailure = options.isFailure ?? defaultIsFailure;
+  const keyOf = options.key ?? ((request: Request) => `${request.method}://*`);
+  return async (request: Request, next: () => Promise<Response>): Promise<Response> => {
+    if (options.exclude?.(request)) return next();
+    const key = keyOf(request);
+    const breaker = box.get(key);
+    const token = breaker.tryAcquire();
+    if (token === 0) {
+      options.onReject?.(request, key);
+      return new Response(null, { status: 503 });
+    }
+    let response: Response;
+    try {
+      response = await next();
+    } catch (error) {
+      breaker.reject(token, error instanceof Error ? error.message : String(error));
+      throw error;
+    }
+    settle(breaker, token, response.status, isFailure);
+    return response;
+  };
+}
+
+interface HonoContextLike {
+  req: { raw: Request; method: string; matchedRoutes?: Array<{ method: string; path: string }> };
+  res: Response;
+  body(data: null, status: number): Response;
+}
+
+/** Hono middleware: `app.use(honoBreaker(box))`. The key is the matched route (`GET:///users/:id`). */
+export function honoBreaker(box: BreakerBox, options: ServerOptions<HonoContextLike> = {}) {
+  check(box, options);
+  const isFailure = options.isFailure ?? defaultIsFailure;
+  const keyOf = options.key ?? ((c: HonoContextLike) => {
+    const routes = c.req.matchedRoutes ?? [];
+    let pattern = "*";
+    for (const route of routes) if (route.method !== "ALL") pattern = route.path;
+    return `${c.req.method}://${pattern}`;
+  });
+  return async (c: HonoContextLike, next: () => Promise<void>): Promise<Response | void> => {
+    if (options.exclude?.(c)) return next();
+    const key = keyOf(c);
+    const breaker = box.get(key);
+    const token = breaker.tryAcquire();
+    if (token === 0) {
+      options.onReject?.(c, key);
+      return c.body(null, 503);
+    }
+    try {
+      await next();
+    } catch (error) {
+      breaker.reject(token, error instanceof Error ? error.message : String(error));
+      throw error;
+    }
+    settle(breaker, token, c.res.status, isFailure);
+  };
+}
+
+/** Options of the `fetch` wrapper. */
+export interface FetchOptions {
+  /** The fetch to wrap. Default: globalThis.fetch. */
+  fetch?: typeof fetch;
+  /** The breaker key of an outgoing call. Default: the URL's origin (one breaker per upstream). */
+  key?: (url: URL, init: RequestInit | undefined) => string;
+  /** Whether a response status counts as a failure. Default: status ≥ 500. */
+  isFailure?: (status: number) => boolean;
+  /** Instead of throwing BreakerOpenError for a dropped call, answer with this. */
+  fallback?: (url: URL, error: BreakerOpenError) => Response | Promise<Response>;
+}
+
+/** Milliseconds a Retry-After header asks for (seconds or an HTTP date), or undefined. */
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  if (header === null) return undefined;
+  const seconds = Number(header.trim());
+  if (header.trim() !== "" && Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/**
+ * Wraps `fetch` for outgoing calls: one breaker per upstream origin. Network errors and
+ * timeouts, and responses the `isFailure` test flags (≥ 500), count as failures; a call the caller
+ * aborted counts as neither. A 429 or 503 with `Retry-After` opens a three-state breaker for at
+ * least that long (accelerated tripping); an adaptive one counts a failure. A dropped call rejects
+ * with BreakerOpenError, or gets the `fallback` response.
+ */
+export function breakerFetch(box: BreakerBox, options: FetchOptions = {}): typeof fetch {
+  const baseFetch = options.fetch ?? globalThis.fetch;
+  if (typeof baseFetch !== "function") throw new TypeError("fetch must be a function (none is global here)");
+  const isFailure = options.isFailure ?? defaultIsFailure;
+  const keyOf = options.key ?? ((url: URL) => url.origin);
+  return (async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const breaker = box.get(keyOf(url, init));
+    const token = breaker.tryAcquire();
+    if (token === 0) {
+      const error = new BreakerOpenError(breaker.key);
+      if (options.fallback !== undefined) return options.fallback(url, error);
+      throw error;
+    }
+    const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
+    let response: Response;
+    try {
+      response = await baseFetch(input, init);
+    } catch (error) {
+      if (signal?.aborted === true && !isBreakerOpenError(error)) breaker.exclude(token);
+      else breaker.reject(token, error instanceof Error ? error.message : String(error));
+      throw error;
+    }
+    const status = response.status;
+    const wait = status === 429 || status === 503 ? retryAfterMs(response.headers.get("retry-after")) : undefined;
+    if (wait !== undefined && breaker.policy === "three-state") breaker.reject(token, reasonOf(status), wait);
+    else if (wait !== undefined || isFailure(status)) breaker.reject(token, reasonOf(status));
+    else breaker.accept(token);
+    return response;
+  }) as typeof fetch;
+}

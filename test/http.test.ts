@@ -1,0 +1,179 @@
+// The HTTP integrations against real servers on 127.0.0.1, driven by real requests (bounded loops).
+import { serve } from "@hono/node-server";
+import express from "express";
+import Fastify from "fastify";
+import { Hono } from "hono";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { BreakerBox, isBreakerOpenError } from "../src/index.js";
+import { breakerFetch, fastifyBreaker, honoBreaker, nodeMiddleware, retryAfterMs } from "../src/http.js";
+
+const closers: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  while (closers.length > 0) await closers.pop()!();
+});
+
+function listen(server: Server): Promise<string> {
+  closers.push(() => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+}
+
+/** A backend whose health the test flips, counting the requests that reach it. */
+function backend() {
+  const state = { failing: false, hits: 0 };
+  const answer = () => {
+    state.hits++;
+    return state.failing ? 500 : 200;
+  };
+  return { state, answer };
+}
+
+/** Healthy → no drops; failing → 503s and the backend rate falls; healed → traffic recovers. */
+async function exercise(base: string, path: string, state: { failing: boolean; hits: number }) {
+  const statuses = async (n: number) => {
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) out.push((await fetch(base + path)).status);
+    return out;
+  };
+  const healthy = await statuses(20);
+  expect(healthy.every((s) => s === 200)).toBe(true);
+  state.failing = true;
+  const before = state.hits;
+  const failing = await statuses(30);
+  expect(failing.slice(0, 3)).toEqual([500, 500, 500]); // the third failure trips it
+  expect(failing.slice(3).every((s) => s === 503)).toBe(true);
+  expect(state.hits - before).toBe(3); // the sick backend saw 3 of the 30
+  state.failing = false;
+  await new Promise((resolve) => setTimeout(resolve, 250)); // openMs
+  const healed = await statuses(10);
+  expect(healed.every((s) => s === 200)).toBe(true);
+}
+
+const makeBox = () => new BreakerBox({ trip: { consecutiveFailures: 3 }, openMs: 200 });
+
+describe("server middleware", () => {
+  it("node:http: one breaker per method, 503 with no body and no handler run", async () => {
+    const box = makeBox();
+    const { state, answer } = backend();
+    const breaker = nodeMiddleware(box);
+    const server = createServer((req, res) => breaker(req, res, () => { res.statusCode = answer(); res.end("body"); }));
+    const base = await listen(server);
+    await exercise(base, "/anything?x=1", state);
+    expect([...box.keys()]).toEqual(["GET://*"]);
+    state.failing = true;
+    for (let i = 0; i < 3; i++) await fetch(base + "/");
+    const dropped = await fetch(base + "/");
+    expect(dropped.status).toBe(503);
+    expect(await dropped.text()).toBe("");
+  });
+
+  it("Express: the route pattern is the key, random paths make no new breakers", async () => {
+    const box = makeBox();
+    const { state, answer } = backend();
+    const app = express();
+    app.get("/users/:id", nodeMiddleware(box), (_req, res) => { res.status(answer()).send("ok"); });
+    const base = await listen(createServer(app));
+    await exercise(base, "/users/42", state);
+    for (let i = 0; i < 50; i++) await fetch(`${base}/users/${Math.random()}`);
+    expect([...box.keys()]).toEqual(["GET:///users/:id"]);
+  });
+
+  it("Fastify: a plugin keyed by route pattern", async () => {
+    const box = makeBox();
+    const { state, answer } = backend();
+    const app = Fastify();
+    await app.register(fastifyBreaker, { box });
+    app.get("/users/:id", async (_req, reply) => reply.code(answer()).send("ok"));
+    await app.listen({ port: 0, host: "127.0.0.1" });
+    closers.push(() => app.close());
+    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    await exercise(base, "/users/7", state);
+    expect([...box.keys()]).toEqual(["GET:///users/:id"]);
+  });
+
+  it("Hono: a middleware keyed by the matched route", async () => {
+    const box = makeBox();
+    const { state, answer } = backend();
+    const app = new Hono();
+    app.use(honoBreaker(box));
+    app.get("/users/:id", (c) => c.text("ok", answer() as 200));
+    const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }) as Server;
+    await new Promise((resolve) => server.once("listening", resolve));
+    closers.push(() => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await exercise(base, "/users/9", state);
+    expect([...box.keys()]).toEqual(["GET:///users/:id"]);
+  });
+
+  it("with a raw-path key, maxKeys keeps a random-path flood bounded; excluded requests bypass it", async () => {
+    const box = new BreakerBox({ maxKeys: 20 });
+    let rejected = 0;
+    const breaker = nodeMiddleware(box, {
+      key: (req) => `${req.method}://${req.url}`,
+      exclude: (req) => req.url === "/health",
+      onReject: () => rejected++,
+    });
+    const server = createServer((req, res) => breaker(req, res, () => { res.statusCode = 200; res.end(); }));
+    const base = await listen(server);
+    for (let i = 0; i < 300; i++) await fetch(`${base}/random/${i}`);
+    expect(box.size).toBe(20);
+    await fetch(`${base}/health`);
+    expect(box.has("GET:///health")).toBe(false);
+    expect(rejected).toBe(0);
+  });
+});
+
+describe("fetch wrapper", () => {
+  it("opens per upstream origin on ≥ 500, then throws BreakerOpenError without calling it", async () => {
+    const { state, answer } = backend();
+    const base = await listen(createServer((_req, res) => { res.statusCode = answer(); res.end(); }));
+    const box = new BreakerBox({ trip: { consecutiveFailures: 2 }, openMs: 60_000 });
+    const guarded = breakerFetch(box);
+    expect((await guarded(`${base}/a`)).status).toBe(200);
+    state.failing = true;
+    expect((await guarded(`${base}/a`)).status).toBe(500);
+    expect((await guarded(`${base}/b`)).status).toBe(500);
+    const hits = state.hits;
+    await expect(guarded(`${base}/c`)).rejects.toSatisfy(isBreakerOpenError);
+    expect(state.hits).toBe(hits);
+    expect([...box.keys()]).toEqual([base]);
+    expect(box.get(base).stats().reasons).toEqual(["500 Internal Server Error", "500 Internal Server Error"]);
+    const withFallback = breakerFetch(box, { fallback: () => new Response("cached", { status: 200 }) });
+    expect(await (await withFallback(`${base}/d`)).text()).toBe("cached");
+  });
+
+  it("a 429 with Retry-After opens a three-state breaker for that long", async () => {
+    const base = await listen(createServer((_req, res) => { res.writeHead(429, { "retry-after": "30" }); res.end(); }));
+    const box = new BreakerBox({ trip: { consecutiveFailures: 100 }, openMs: 1000 });
+    const guarded = breakerFetch(box);
+    const before = Date.now();
+    expect((await guarded(base)).status).toBe(429);
+    const breaker = box.get(base);
+    expect(breaker.state).toBe("open");
+    expect(breaker.openUntil).toBeGreaterThanOrEqual(before + 30_000);
+    expect(breaker.openUntil).toBeLessThan(Date.now() + 31_000);
+  });
+
+  it("network errors count as failures; the caller's own abort counts as neither", async () => {
+    const closed = await listen(createServer());
+    await closers.pop()!(); // nothing listens there any more
+    const box = new BreakerBox({ trip: { consecutiveFailures: 5 } });
+    const guarded = breakerFetch(box);
+    await expect(guarded(closed)).rejects.toThrow();
+    expect(box.get(closed).counts.failures).toBe(1);
+    const slow = await listen(createServer((_req, res) => setTimeout(() => res.end(), 2000)));
+    const controller = new AbortController();
+    const call = guarded(slow, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 20);
+    await expect(call).rejects.toThrow();
+    expect(box.get(slow).counts).toMatchObject({ failures: 0, exclusions: 1 });
+  });
+
+  it("reads Retry-After as seconds or as a date", () => {
+    expect(retryAfterMs("120")).toBe(120_000);
+    expect(retryAfterMs("Wed, 21 Oct 2015 07:28:00 GMT", Date.parse("Wed, 21 Oct 2015 07:27:00 GMT"))).toBe(60_000);
+    expect(retryAfterMs("soon")).toBeUndefined();
+    expect(retryAfterMs(null)).toBeUndefined();
+  });
+});
