@@ -190,6 +190,20 @@ function inRange(name: string, value: number, low: number, high: number, range: 
   return value;
 }
 
+const MAX = Number.MAX_VALUE;
+const POSITIVE = "a finite number > 0";
+const NON_NEGATIVE = "a finite number ≥ 0";
+
+/** `source[key]` (or `fallback` when absent): a number in [low, high], `range` in words. */
+function real(source: Record<string, unknown>, key: string, fallback: number, low: number, high: number, range: string, prefix = ""): number {
+  return inRange(prefix + key, number(prefix + key, source[key], fallback), low, high, range);
+}
+
+/** `source[key]` (or `fallback` when absent): an integer in [low, high]. */
+function int(source: Record<string, unknown>, key: string, fallback: number, low: number, high: number, prefix = ""): number {
+  return integer(prefix + key, number(prefix + key, source[key], fallback), low, high);
+}
+
 function integer(name: string, value: number, low: number, high: number): number {
   if (!Number.isInteger(value) || value < low || value > high) {
     throw new RangeError(`${name} must be an integer in [${low}, ${high}], got ${value}`);
@@ -211,18 +225,22 @@ export function checkObject(name: string, value: unknown, known: ReadonlySet<str
   return value as Record<string, unknown>;
 }
 
+/** windowMs and buckets, checked together: buckets of at least 1 ms. */
+function timeWindow(options: Record<string, unknown>, windowDefault: number, bucketsDefault: number): { buckets: number; bucketMs: number } {
+  const windowMs = real(options, "windowMs", windowDefault, Number.MIN_VALUE, MAX, POSITIVE);
+  const buckets = int(options, "buckets", bucketsDefault, 1, 255);
+  const bucketMs = windowMs / buckets;
+  if (bucketMs < 1) throw new RangeError(`windowMs / buckets must be ≥ 1 ms, got ${windowMs} / ${buckets} = ${bucketMs}`);
+  return { buckets, bucketMs };
+}
+
 function adaptivePolicy(options: Record<string, unknown>): AdaptivePolicy {
   const d = ADAPTIVE_DEFAULTS;
-  const windowMs = inRange("windowMs", number("windowMs", options.windowMs, d.windowMs), Number.MIN_VALUE, Number.MAX_VALUE, "a finite number > 0");
-  const buckets = integer("buckets", number("buckets", options.buckets, d.buckets), 1, 255);
-  const bucketMs = windowMs / buckets;
-  if (bucketMs < 1) {
-    throw new RangeError(`windowMs / buckets must be ≥ 1 ms, got ${windowMs} / ${buckets} = ${bucketMs}`);
-  }
-  const k = inRange("k", number("k", options.k, d.k), 1, Number.MAX_VALUE, "a finite number ≥ 1");
-  const minK = inRange("minK", number("minK", options.minK, Math.min(d.minK, k)), 1, k, `in [1, k = ${k}]`);
-  const protection = inRange("protection", number("protection", options.protection, d.protection), 0, Number.MAX_VALUE, "a finite number ≥ 0");
-  const forcePassMs = inRange("forcePassMs", number("forcePassMs", options.forcePassMs, d.forcePassMs), 0, Infinity, "a number ≥ 0 (Infinity turns it off)");
+  const { buckets, bucketMs } = timeWindow(options, d.windowMs, d.buckets);
+  const k = real(options, "k", d.k, 1, MAX, "a finite number ≥ 1");
+  const minK = real(options, "minK", Math.min(d.minK, k), 1, k, `in [1, k = ${k}]`);
+  const protection = real(options, "protection", d.protection, 0, MAX, NON_NEGATIVE);
+  const forcePassMs = real(options, "forcePassMs", d.forcePassMs, 0, Infinity, "a number ≥ 0 (Infinity turns it off)");
   const recoveryName = options.recovery ?? d.recovery;
   if (recoveryName !== "go-zero" && recoveryName !== "fast") {
     throw new RangeError(`recovery must be 'go-zero' or 'fast', got ${describe(recoveryName)}`);
@@ -230,7 +248,7 @@ function adaptivePolicy(options: Record<string, unknown>): AdaptivePolicy {
   if (recoveryName === "go-zero" && options.outageBuckets !== undefined) {
     throw new TypeError("outageBuckets applies to recovery: 'fast' only");
   }
-  const outageBuckets = integer("outageBuckets", number("outageBuckets", options.outageBuckets, Math.min(d.outageBuckets, buckets)), 1, buckets);
+  const outageBuckets = int(options, "outageBuckets", Math.min(d.outageBuckets, buckets), 1, buckets);
   const recovery = recoveryName === "fast" ? RECOVERY_FAST : RECOVERY_GO_ZERO;
   return { kind: "adaptive", buckets, bucketMs, k, minK, protection, forcePassMs, recovery, outageBuckets };
 }
@@ -259,7 +277,7 @@ function threeStatePolicy(options: Record<string, unknown>): ThreeStatePolicy {
   let minRequests = 0;
   let slowCallMs = Infinity;
   const ratio = (name: string) => inRange(`trip.${name}`, required(`trip.${name}`, trip[name]), Number.MIN_VALUE, 1, "in (0, 1]");
-  const minimum = (fallback: number) => integer("trip.minRequests", number("trip.minRequests", trip.minRequests, fallback), 1, 4294967295);
+  const minimum = (fallback: number) => int(trip, "minRequests", fallback, 1, 4294967295, "trip.");
   if (strategy === "consecutiveFailures") {
     code = TRIP_CONSECUTIVE;
     threshold = integer("trip.consecutiveFailures", required("trip.consecutiveFailures", trip.consecutiveFailures), 1, 4294967295);
@@ -274,7 +292,7 @@ function threeStatePolicy(options: Record<string, unknown>): ThreeStatePolicy {
   } else {
     code = TRIP_SLOW_RATIO;
     threshold = ratio("slowCallRatio");
-    slowCallMs = inRange("trip.slowCallMs", required("trip.slowCallMs", trip.slowCallMs), 0, Number.MAX_VALUE, "a finite number ≥ 0");
+    slowCallMs = inRange("trip.slowCallMs", required("trip.slowCallMs", trip.slowCallMs), 0, MAX, NON_NEGATIVE);
     minRequests = minimum(d.ratioMinRequests);
   }
 
@@ -293,16 +311,13 @@ function threeStatePolicy(options: Record<string, unknown>): ThreeStatePolicy {
     windowCalls = integer("windowCalls", required("windowCalls", options.windowCalls), 1, 65535);
   } else {
     window = WINDOW_TIME;
-    const windowMs = inRange("windowMs", number("windowMs", options.windowMs, d.windowMs), Number.MIN_VALUE, Number.MAX_VALUE, "a finite number > 0");
-    buckets = integer("buckets", number("buckets", options.buckets, d.buckets), 1, 255);
-    bucketMs = windowMs / buckets;
-    if (bucketMs < 1) throw new RangeError(`windowMs / buckets must be ≥ 1 ms, got ${windowMs} / ${buckets} = ${bucketMs}`);
+    ({ buckets, bucketMs } = timeWindow(options, d.windowMs, d.buckets));
   }
-  const openMs = inRange("openMs", number("openMs", options.openMs, d.openMs), Number.MIN_VALUE, Number.MAX_VALUE, "a finite number > 0");
-  const backoff = inRange("backoff", number("backoff", options.backoff, d.backoff), 1, Number.MAX_VALUE, "a finite number ≥ 1");
-  const maxOpenMs = inRange("maxOpenMs", number("maxOpenMs", options.maxOpenMs, Math.max(openMs, d.maxOpenMs)), openMs, Number.MAX_VALUE, `a finite number ≥ openMs = ${openMs}`);
-  const halfOpenMaxCalls = integer("halfOpenMaxCalls", number("halfOpenMaxCalls", options.halfOpenMaxCalls, d.halfOpenMaxCalls), 1, 65535);
-  const halfOpenSuccesses = integer("halfOpenSuccesses", number("halfOpenSuccesses", options.halfOpenSuccesses, halfOpenMaxCalls), 1, 65535);
+  const openMs = real(options, "openMs", d.openMs, Number.MIN_VALUE, MAX, POSITIVE);
+  const backoff = real(options, "backoff", d.backoff, 1, MAX, "a finite number ≥ 1");
+  const maxOpenMs = real(options, "maxOpenMs", Math.max(openMs, d.maxOpenMs), openMs, MAX, `a finite number ≥ openMs = ${openMs}`);
+  const halfOpenMaxCalls = int(options, "halfOpenMaxCalls", d.halfOpenMaxCalls, 1, 65535);
+  const halfOpenSuccesses = int(options, "halfOpenSuccesses", halfOpenMaxCalls, 1, 65535);
   return {
     kind: "three-state", trip: code, threshold, minRequests, slowCallMs, window, buckets, bucketMs, windowCalls,
     openMs, maxOpenMs, backoff, halfOpenMaxCalls, halfOpenSuccesses,
@@ -341,14 +356,14 @@ export function checkBreakerOptions(name: string, value: unknown): CheckedBreake
   if (now !== undefined && typeof now !== "function") throw new TypeError(`now must be a function returning ms, got ${describe(now)}`);
   const seed = options.seed === undefined
     ? Math.floor(Math.random() * 4294967296)
-    : integer("seed", number("seed", options.seed, 0), 0, 4294967295);
+    : int(options, "seed", 0, 0, 4294967295);
   const engine = options.engine ?? "auto";
   if (engine !== "wasm" && engine !== "js" && engine !== "auto") {
     throw new RangeError(`engine must be 'wasm', 'js' or 'auto', got ${describe(engine)}`);
   }
   const onDrop = options.onDrop;
   if (onDrop !== undefined && typeof onDrop !== "function") throw new TypeError(`onDrop must be a function, got ${describe(onDrop)}`);
-  const dropReportMs = inRange("dropReportMs", number("dropReportMs", options.dropReportMs, 300_000), 0, Number.MAX_VALUE, "a finite number ≥ 0");
+  const dropReportMs = real(options, "dropReportMs", 300_000, 0, MAX, NON_NEGATIVE);
   return { policy, now: now as (() => number) | undefined, seed, engine, onDrop: onDrop as CheckedBreakerOptions["onDrop"], dropReportMs };
 }
 

@@ -1,24 +1,16 @@
-// Loads the AssemblyScript core. The release .wasm is embedded as base64 in core.generated.ts
+// Loads the AssemblyScript core. The release .wasm is embedded in core.generated.ts
 // (rebuilt by `npm run build:wasm`), compiled synchronously once per process and instantiated
 // once per box: each box owns one WebAssembly.Memory. The module has no imports, and its exports
 // are used as they are: no bindings, no glue, nothing between the facade and the core.
 
 import type { Core, Engine } from "../engine.js";
-import { CORE_WASM_BASE64 } from "./core.generated.js";
+import { CORE_WASM } from "./core.generated.js";
 
 const PAGE = 65536;
 /** wasm32 can address 4 GiB: 65536 pages. */
 const MAX_PAGES = 65536;
 
 let compiled: WebAssembly.Module | undefined;
-
-function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
-  if (typeof Buffer === "function") return Uint8Array.from(Buffer.from(text, "base64"));
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
 
 /** Compiles the core once; throws when WebAssembly is missing or compiling is forbidden (CSP). */
 export function compileCore(): WebAssembly.Module {
@@ -27,7 +19,7 @@ export function compileCore(): WebAssembly.Module {
       throw new Error("breakerbox: WebAssembly is not available in this environment; use engine: 'js' or 'auto'");
     }
     try {
-      compiled = new WebAssembly.Module(decodeBase64(CORE_WASM_BASE64));
+      compiled = new WebAssembly.Module(Uint8Array.from(CORE_WASM, (c) => c.charCodeAt(0)));
     } catch (cause) {
       throw new Error(
         "breakerbox: the WebAssembly core could not be compiled here (a Content-Security-Policy without "
