@@ -9,6 +9,8 @@ export default defineConfig({
   target: "es2022",
   sourcemap: false,
   minify: false,
+  // Folds the layout constants into the code (readable, and ~0.5 KB smaller once a bundler minifies it).
+  minifySyntax: true,
   treeshake: true,
   external: ["prom-client", "@opentelemetry/api"],
 });

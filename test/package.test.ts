@@ -1,0 +1,67 @@
+// Package hygiene: what a user installs, how it resolves, and what it weighs in a browser.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { build } from "esbuild";
+import { publint } from "publint";
+import { describe, expect, it } from "vitest";
+
+const root = new URL("..", import.meta.url).pathname;
+/** The browser entry's budget, minified and gzipped, wasm included. */
+const BUDGET = 15 * 1024;
+
+describe("package", () => {
+  it(`the browser entry weighs at most ${BUDGET} bytes, minified and gzipped, wasm included`, async () => {
+    const out = await build({
+      entryPoints: [join(root, "dist/index.js")], bundle: true, minify: true, format: "esm", platform: "browser",
+      write: false, logLevel: "silent",
+    });
+    const size = gzipSync(out.outputFiles[0].contents, { level: 9 }).length;
+    console.log(`browser entry: ${size} bytes min+gzip (budget ${BUDGET})`);
+    expect(size).toBeLessThanOrEqual(BUDGET);
+  });
+
+  it("npm pack ships only dist/, README.md, LICENSE and package.json", () => {
+    const [pack] = JSON.parse(execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: root, encoding: "utf8" }));
+    const files: string[] = pack.files.map((f: { path: string }) => f.path);
+    expect(files.filter((f) => !f.startsWith("dist/") && !["README.md", "LICENSE", "package.json"].includes(f))).toEqual([]);
+    for (const entry of ["index", "http", "prometheus", "otel"]) {
+      for (const ext of [".js", ".cjs", ".d.ts", ".d.cts"]) expect(files).toContain(`dist/${entry}${ext}`);
+    }
+  });
+
+  it("publint finds nothing wrong", async () => {
+    const { messages } = await publint({ pkgDir: root, strict: true, level: "warning" });
+    expect(messages).toEqual([]);
+  });
+
+  it("are-the-types-wrong: every entry resolves for ESM, CJS and bundlers", () => {
+    // node10 has no "exports" and cannot reach the subpaths at all: ignored.
+    const out = execFileSync("npx", ["attw", "--pack", ".", "--profile", "node16", "--format", "json"], { cwd: root, encoding: "utf8" });
+    const report = JSON.parse(out);
+    const problems = (report.analysis.problems ?? []).filter((p: { resolutionKind?: string }) => p.resolutionKind !== "node10");
+    expect(problems).toEqual([]);
+    expect(Object.keys(report.analysis.entrypoints)).toEqual([".", "./http", "./prometheus", "./otel", "./package.json"]);
+  }, 60_000);
+
+  it("a packed tarball installs into a project; require and import both work, subpaths too", () => {
+    const dir = mkdtempSync(join(tmpdir(), "breakerbox-pack-"));
+    const tarball = execFileSync("npm", ["pack", "--ignore-scripts", "--pack-destination", dir], { cwd: root, encoding: "utf8" }).trim().split("\n").pop()!;
+    writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "consumer", private: true }));
+    execFileSync("npm", ["install", "--no-audit", "--no-fund", "--offline", "--ignore-scripts", join(dir, tarball)], { cwd: dir, stdio: "ignore" });
+    const cjs = execFileSync("node", ["-e", [
+      "const { Breaker } = require('breakerbox'); const http = require('breakerbox/http');",
+      "const b = new Breaker(); b.accept(b.tryAcquire());",
+      "console.log(b.engine, b.stats().successes, typeof http.breakerFetch);",
+    ].join("\n")], { cwd: dir, encoding: "utf8" });
+    expect(cjs.trim()).toBe("wasm 1 function");
+    const esm = execFileSync("node", ["--input-type=module", "-e", [
+      "import { Breaker, BreakerBox } from 'breakerbox'; import { nodeMiddleware } from 'breakerbox/http';",
+      "const b = new BreakerBox({ engine: 'js' }); b.get('k').accept(b.get('k').tryAcquire());",
+      "console.log(b.engine, b.get('k').stats().successes, typeof nodeMiddleware, new Breaker().engine);",
+    ].join("\n")], { cwd: dir, encoding: "utf8" });
+    expect(esm.trim()).toBe("js 1 function wasm");
+  }, 60_000);
+});
