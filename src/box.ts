@@ -51,8 +51,8 @@ export class BreakerBox {
   readonly #memory: BoxMemory;
   readonly #defaultPolicy: number;
   readonly #breakers = new Map<string, Breaker>();
-  /** The same breakers by slot address, for sweeps. */
-  readonly #bySlot = new Map<number, Breaker>();
+  /** The same breakers by slot address, for sweeps: built by the first sweep, dropped on any change. */
+  #bySlot: Map<number, Breaker> | undefined;
 
   readonly #maxKeys: number;
   /** With maxKeys: the CLOCK of breakers (their places), its hand, and the free places. */
@@ -108,7 +108,7 @@ export class BreakerBox {
     const slot = this.#memory.allocate(policy);
     const breaker = attachBreaker(this.#memory, slot, key, initial.snapshot);
     this.#breakers.set(key, breaker);
-    this.#bySlot.set(slot, breaker);
+    this.#bySlot = undefined;
     if (position >= 0) {
       this.#clock[position] = breaker;
       Breaker.setPosition(breaker, position);
@@ -158,7 +158,7 @@ export class BreakerBox {
       this.#clock[position] = null;
       this.#holes.push(position);
     }
-    this.#bySlot.delete(Breaker.slotOf(breaker));
+    this.#bySlot = undefined;
     this.#memory.release(Breaker.slotOf(breaker));
     return true;
   }
@@ -186,7 +186,12 @@ export class BreakerBox {
    * exporters use it at scrape time. `visit` must not create or delete breakers.
    */
   forEachStats(visit: (key: string, stats: Omit<KeyedStats, "key">) => void): void {
-    const bySlot = this.#bySlot;
+    let bySlot = this.#bySlot;
+    if (bySlot === undefined) {
+      bySlot = new Map();
+      for (const breaker of this.#breakers.values()) bySlot.set(Breaker.slotOf(breaker), breaker);
+      this.#bySlot = bySlot;
+    }
     const memory = this.#memory;
     memory.sweepStats((records, count) => {
       for (let i = 0; i < count; i++) {
