@@ -45,6 +45,25 @@ function check<Req>(box: BreakerBox, options: ServerOptions<Req>): void {
   }
 }
 
+/** An admitted server call: its breaker and permit. */
+interface Call {
+  breaker: Breaker;
+  token: number;
+}
+
+/**
+ * Asks the request's breaker (go-zero's Allow) and returns the call, or undefined when the breaker
+ * rejects it — after telling `onReject`. The caller answers 503 then.
+ */
+function admit<Req>(box: BreakerBox, request: Req, keyOf: (request: Req) => string, options: ServerOptions<Req>): Call | undefined {
+  const key = keyOf(request);
+  const breaker = box.get(key);
+  const token = breaker.tryAcquire();
+  if (token !== 0) return { breaker, token };
+  options.onReject?.(request, key);
+  return undefined;
+}
+
 /** Settles a server call by its response status. */
 function settle(breaker: Breaker, token: number, status: number, isFailure: (status: number) => boolean): void {
   if (isFailure(status)) breaker.reject(token, reasonOf(status));
@@ -68,15 +87,13 @@ export function nodeMiddleware(box: BreakerBox, options: ServerOptions<NodeReque
   });
   return (req: NodeRequest, res: ServerResponse, next: (error?: unknown) => void): void => {
     if (options.exclude?.(req)) return next();
-    const key = keyOf(req);
-    const breaker = box.get(key);
-    const token = breaker.tryAcquire();
-    if (token === 0) {
-      options.onReject?.(req, key);
+    const call = admit(box, req, keyOf, options);
+    if (call === undefined) {
       res.statusCode = 503;
       res.end();
       return;
     }
+    const { breaker, token } = call;
     let done = false;
     res.once("finish", () => {
       done = true;
@@ -115,18 +132,15 @@ export function fastifyBreaker(fastify: FastifyLike, options: ServerOptions<Fast
     check(box, options);
     const isFailure = options.isFailure ?? defaultIsFailure;
     const keyOf = options.key ?? ((request: FastifyRequestLike) => `${request.method}://${request.routeOptions?.url ?? "*"}`);
-    const calls = new WeakMap<object, { breaker: Breaker; token: number }>();
+    const calls = new WeakMap<object, Call>();
     fastify.addHook("onRequest", ((request: FastifyRequestLike, reply: FastifyReplyLike, next: () => void) => {
       if (options.exclude?.(request)) return next();
-      const key = keyOf(request);
-      const breaker = box.get(key);
-      const token = breaker.tryAcquire();
-      if (token === 0) {
-        options.onReject?.(request, key);
+      const call = admit(box, request, keyOf, options);
+      if (call === undefined) {
         reply.code(503).send();
         return;
       }
-      calls.set(request, { breaker, token });
+      calls.set(request, call);
       next();
     }) as never);
     fastify.addHook("onResponse", ((request: FastifyRequestLike, reply: FastifyReplyLike, next: () => void) => {
@@ -164,13 +178,9 @@ export function fetchMiddleware(box: BreakerBox, options: ServerOptions<Request>
   const keyOf = options.key ?? ((request: Request) => `${request.method}://*`);
   return async (request: Request, next: () => Promise<Response>): Promise<Response> => {
     if (options.exclude?.(request)) return next();
-    const key = keyOf(request);
-    const breaker = box.get(key);
-    const token = breaker.tryAcquire();
-    if (token === 0) {
-      options.onReject?.(request, key);
-      return new Response(null, { status: 503 });
-    }
+    const call = admit(box, request, keyOf, options);
+    if (call === undefined) return new Response(null, { status: 503 });
+    const { breaker, token } = call;
     let response: Response;
     try {
       response = await next();
@@ -201,13 +211,9 @@ export function honoBreaker(box: BreakerBox, options: ServerOptions<HonoContextL
   });
   return async (c: HonoContextLike, next: () => Promise<void>): Promise<Response | void> => {
     if (options.exclude?.(c)) return next();
-    const key = keyOf(c);
-    const breaker = box.get(key);
-    const token = breaker.tryAcquire();
-    if (token === 0) {
-      options.onReject?.(c, key);
-      return c.body(null, 503);
-    }
+    const call = admit(box, c, keyOf, options);
+    if (call === undefined) return c.body(null, 503);
+    const { breaker, token } = call;
     try {
       await next();
     } catch (error) {
