@@ -158,6 +158,20 @@ const STATE_NAMES: readonly BreakerState[] = ["closed", "open", "half-open"];
 
 type Listener = (change: { from: BreakerState; to: BreakerState }) => void;
 
+/** A breaker's rarely needed state, kept apart so that a million idle breakers stay small. */
+class Extra {
+  dropError: BreakerOpenError | undefined = undefined;
+  tooManyError: TooManyRequestsError | undefined = undefined;
+  reasons: string[] | undefined = undefined;
+  reasonCount = 0;
+  /** The state the listeners last heard of, and the listeners (none until the first subscribes). */
+  known: BreakerState = "closed";
+  listeners: Listener[] | undefined = undefined;
+  /** Drop reports: rejections since the last report, and when it was (NaN: never). */
+  unreported = 0;
+  reportedAt = Number.NaN;
+}
+
 /**
  * A circuit breaker: go-zero's adaptive policy (the default) or the three-state policy
  * (`policy: 'three-state'` or a `trip` option).
@@ -178,16 +192,8 @@ export class Breaker {
   #used = false;
   /** Its place on the box's eviction clock (-1: the box has no key limit). */
   #position = -1;
-  #dropError: BreakerOpenError | undefined;
-  #tooManyError: TooManyRequestsError | undefined;
-  #reasons: string[] | undefined;
-  #reasonCount = 0;
-  /** The state the listeners last heard of, and the listeners (none until the first subscribes). */
-  #known: BreakerState = "closed";
-  #listeners: Listener[] | undefined;
-  /** Drop reports: rejections since the last report, and when it was (NaN: never). */
-  #unreported = 0;
-  #reportedAt = Number.NaN;
+  /** What only some breakers need (errors, reasons, listeners, drop reports): made on first use. */
+  #extra: Extra | undefined;
 
   constructor(options?: BreakerOptions & { initialState?: BreakerSnapshot }) {
     let snapshot: BreakerSnapshot | undefined;
@@ -310,8 +316,8 @@ export class Breaker {
     const code = this.#admit();
     if ((code & DECISION_MASK) !== DECISION_PASS) {
       const error = (code & DECISION_MASK) === DECISION_TOO_MANY
-        ? (this.#tooManyError ??= tooManyError(this.key))
-        : (this.#dropError ??= dropError(this.key));
+        ? (this.#more().tooManyError ??= tooManyError(this.key))
+        : (this.#more().dropError ??= dropError(this.key));
       if (options?.fallback !== undefined) return options.fallback(error);
       if (isAsyncFunction(fn)) return Promise.reject(error) as R;
       throw error;
@@ -456,11 +462,12 @@ export class Breaker {
   onStateChange(listener: Listener): () => void {
     this.#threeState("onStateChange()");
     if (typeof listener !== "function") throw new TypeError(`listener must be a function, got ${typeof listener}`);
-    if (this.#listeners === undefined) {
-      this.#listeners = [];
-      this.#known = this.#readState();
+    const extra = this.#more();
+    if (extra.listeners === undefined) {
+      extra.listeners = [];
+      extra.known = this.#readState();
     }
-    const listeners = this.#listeners;
+    const listeners = extra.listeners;
     listeners.push(listener);
     return () => {
       const at = listeners.indexOf(listener);
@@ -517,8 +524,13 @@ export class Breaker {
 
   /** @internal Keeps a failure reason (the last REASONS_KEPT). */
   remember(reason: string): void {
-    const reasons = (this.#reasons ??= []);
-    reasons[this.#reasonCount++ % REASONS_KEPT] = reason;
+    const extra = this.#more();
+    const reasons = (extra.reasons ??= []);
+    reasons[extra.reasonCount++ % REASONS_KEPT] = reason;
+  }
+
+  #more(): Extra {
+    return (this.#extra ??= new Extra());
   }
 
   /** @internal Checks `openForMs` for reject(): three-state only, a finite number ≥ 0. */
@@ -558,12 +570,13 @@ export class Breaker {
   /** Counts a rejection and reports, at most once per dropReportMs (go-zero's throttled log line). */
   #reportDrop(): void {
     const memory = this.#memory;
-    this.#unreported++;
+    const extra = this.#more();
+    extra.unreported++;
     const now = memory.now();
-    if (now - this.#reportedAt < memory.dropReportMs) return;
-    const dropped = this.#unreported;
-    this.#unreported = 0;
-    this.#reportedAt = now;
+    if (now - extra.reportedAt < memory.dropReportMs) return;
+    const dropped = extra.unreported;
+    extra.unreported = 0;
+    extra.reportedAt = now;
     try {
       memory.onDrop!({ key: this.key, message: "circuit breaker is open and requests dropped", dropped, suppressed: dropped - 1, reasons: this.#recentReasons() });
     } catch (error) {
@@ -610,17 +623,18 @@ export class Breaker {
 
   /** After a manual change: tells the listeners if what `state` reports moved. */
   #notifyIfMoved(): void {
-    if (this.#listeners !== undefined && this.#memory.kindOf(this.#slot) !== KIND_ADAPTIVE) this.#changed();
+    if (this.#extra?.listeners !== undefined && this.#memory.kindOf(this.#slot) !== KIND_ADAPTIVE) this.#changed();
   }
 
   /** The slot changed state: tell the listeners, once per real change. A throwing listener is reported, not obeyed. */
   #changed(): void {
-    const listeners = this.#listeners;
+    const extra = this.#extra;
+    const listeners = extra?.listeners;
     if (listeners === undefined) return;
-    const from = this.#known;
+    const from = extra!.known;
     const to = this.#readState();
     if (from === to) return;
-    this.#known = to;
+    extra!.known = to;
     for (const listener of [...listeners]) {
       try {
         listener({ from, to });
@@ -636,11 +650,12 @@ export class Breaker {
   }
 
   #recentReasons(): string[] {
-    const reasons = this.#reasons;
+    const extra = this.#extra;
+    const reasons = extra?.reasons;
     if (reasons === undefined) return [];
-    const count = Math.min(this.#reasonCount, REASONS_KEPT);
+    const total = extra!.reasonCount;
     const out: string[] = [];
-    for (let i = this.#reasonCount - count; i < this.#reasonCount; i++) out.push(reasons[i % REASONS_KEPT]);
+    for (let i = total - Math.min(total, REASONS_KEPT); i < total; i++) out.push(reasons[i % REASONS_KEPT]);
     return out;
   }
 }
