@@ -26,6 +26,18 @@ export interface Workload {
 
 const resolved = async () => 1;
 
+/** An adaptive breaker (fast recovery) in an outage: 2 s of failures, on a clock that then stands still. */
+function inOutage(engine: EngineName): Breaker {
+  let t = 0;
+  const breaker = new Breaker({ engine, seed: 1, now: () => t });
+  for (let i = 0; i < 2000; i++) {
+    t = i;
+    const token = breaker.tryAcquire();
+    if (token !== 0) breaker.reject(token);
+  }
+  return breaker;
+}
+
 /** A breaker that drops nearly every call: 5000 failures in its window. */
 function tripped(engine: EngineName): Breaker {
   const breaker = new Breaker({ engine, seed: 1 });
@@ -52,6 +64,7 @@ export function breakerboxWorkloads(engine: EngineName): Workload[] {
   const generation = memory.generation(slot);
   const consecutive = new Breaker({ engine, trip: { consecutiveFailures: 5 } });
   const ratio = new Breaker({ engine, trip: { failureRatio: 0.5, minRequests: 20 }, windowMs: 10_000, buckets: 10 });
+  const outage = inOutage(engine);
   const forced = new Breaker({ engine, policy: "three-state" });
   forced.forceOpen();
   const box = new BreakerBox({ engine });
@@ -107,6 +120,12 @@ export function breakerboxWorkloads(engine: EngineName): Workload[] {
       for (let i = 0; i < OPS; i++) {
         const token = open.tryAcquire();
         if (token !== 0) open.reject(token); // the rare probe it lets through fails, keeping it open
+      }
+    }),
+    s("3 open: adaptive in an outage (probes only), tryAcquire() → 0", () => {
+      for (let i = 0; i < OPS; i++) {
+        const token = outage.tryAcquire();
+        if (token !== 0) outage.reject(token);
       }
     }),
     s("3 open: three-state forced open, tryAcquire() → 0", () => {

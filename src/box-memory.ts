@@ -14,16 +14,17 @@
 
 import {
   ADAPTIVE_HEADER_SIZE, BOX_MAGIC, BOX_MAGIC_OFFSET, BOX_VERSION_OFFSET, BUCKET_DROP, BUCKET_FAILURE,
-  BUCKET_SIZE, DECISION_DROP, DECISION_PASS, FLAG_FREE, FLAG_PASS, FLAG_PASS_ANY_TIME, FLAG_THREE_STATE,
-  KIND_ADAPTIVE, KIND_THREE_STATE, LAYOUT_VERSION, MODE_DISABLED, MODE_FORCED_OPEN, MODE_NORMAL,
-  OUTCOME_SUCCESS, PENDING_LIMIT, POLICY_BACKOFF, POLICY_BUCKETS, POLICY_BUCKET_MS, POLICY_EPOCH,
+  BUCKET_SIZE, DECISION_DROP, DECISION_PASS, FLAG_FREE, FLAG_LAST_PASS, FLAG_PASS, FLAG_PASS_ANY_TIME,
+  FLAG_THREE_STATE, KIND_ADAPTIVE, KIND_THREE_STATE, LAYOUT_VERSION, MODE_DISABLED, MODE_FORCED_OPEN,
+  MODE_NORMAL, OUTCOME_SUCCESS, PENDING_LIMIT, POLICY_BACKOFF, POLICY_BUCKETS, POLICY_BUCKET_MS, POLICY_EPOCH,
   POLICY_FORCE_PASS_MS, POLICY_HALF_OPEN_MAX_CALLS, POLICY_HALF_OPEN_SUCCESSES, POLICY_K, POLICY_KIND,
   POLICY_LIMIT, POLICY_MAX_OPEN_MS, POLICY_MIN_K, POLICY_MIN_REQUESTS, POLICY_OPEN_MS, POLICY_OUTAGE_BUCKETS,
   POLICY_PROTECTION, POLICY_RECORD_SIZE, POLICY_RECOVERY, POLICY_SLOT_SIZE, POLICY_SLOW_CALL_MS,
-  POLICY_TABLE_OFFSET, POLICY_THRESHOLD, POLICY_TRIP, POLICY_WINDOW, POLICY_WINDOW_CALLS, SLOTS_OFFSET,
-  SLOT_ACCEPTS, SLOT_ALIGN, STATS_RECORD_SIZE, STATS_SLOT, SLOT_BUCKET, SLOT_FLAGS, SLOT_GEN, SLOT_PENDING, SLOT_POLICY, SLOT_TOTAL,
-  STATE_CLOSED, STATE_OPEN, THREE_STATE_HEADER_SIZE, TS_BUCKET_SIZE, TS_COUNT_HEADER_SIZE, TS_ISOLATIONS,
-  TS_MODE, TS_OPEN_UNTIL, TS_STATE, WINDOW_COUNT, WINDOW_TIME,
+  POLICY_TABLE_OFFSET, POLICY_THRESHOLD, POLICY_TRIP, POLICY_WINDOW, POLICY_WINDOW_CALLS, RECOVERY_FAST,
+  SLOTS_OFFSET, SLOT_ACCEPTS, SLOT_ALIGN, SLOT_BUCKET, SLOT_FAILING, SLOT_FLAGS, SLOT_GEN, SLOT_LAST_PASS,
+  SLOT_PENDING, SLOT_POLICY, SLOT_TOTAL, STATE_CLOSED, STATE_OPEN, STATS_RECORD_SIZE, STATS_SLOT,
+  THREE_STATE_HEADER_SIZE, TS_BUCKET_SIZE, TS_COUNT_HEADER_SIZE, TS_ISOLATIONS, TS_MODE, TS_OPEN_UNTIL,
+  TS_STATE, WINDOW_COUNT, WINDOW_TIME,
 } from "./core/layout.js";
 import { coarseNow, lastReading, tick } from "./clock.js";
 import { createEngine, type Core, type Engine, type EngineChoice, type EngineName } from "./engine.js";
@@ -307,8 +308,26 @@ export class BoxMemory {
         && (this.u32[(slot + TS_ISOLATIONS) >>> 2] !== 0 || mode === MODE_FORCED_OPEN || (open && mode === MODE_NORMAL))) {
         return DECISION_DROP;
       }
+    } else if ((flags & FLAG_LAST_PASS) !== 0 && this.outageDrops(slot, now)) {
+      return DECISION_DROP;
     }
     return this.core.allow(slot, now);
+  }
+
+  /**
+   * Whether an adaptive slot with fast recovery drops this call without the core: in an outage
+   * such a drop is not counted and changes nothing, so while nothing could end the outage before
+   * the decision (no pending successes to fold, the window not due to move) and no probe is due,
+   * the core would answer DROP with no write. Mirrors inOutage() and the probe rule of allowAdaptive.
+   */
+  private outageDrops(slot: number, now: number): boolean {
+    const policy = POLICY_TABLE_OFFSET + this.u8[slot + SLOT_POLICY] * POLICY_RECORD_SIZE;
+    return this.u8[policy + POLICY_RECOVERY] === RECOVERY_FAST
+      && this.u8[slot + SLOT_PENDING] === 0
+      && this.u8[slot + SLOT_FAILING] >= this.u8[policy + POLICY_OUTAGE_BUCKETS]
+      && this.u32[(slot + SLOT_TOTAL) >>> 2] > this.f64[(policy + POLICY_PROTECTION) >>> 3]
+      && !(now - this.f64[(slot + SLOT_LAST_PASS) >>> 3] > this.f64[(policy + POLICY_FORCE_PASS_MS) >>> 3])
+      && this.u32[(slot + SLOT_BUCKET) >>> 2] === bucketNumber(this, policy, now);
   }
 
   /** Generation of a slot, which its permits carry. */
