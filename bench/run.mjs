@@ -1,8 +1,12 @@
-// npm run bench: every workload on both breakerbox engines and on the incumbents, in one process.
-// Prints medians and ratios, writes bench/RESULTS.md, and puts the same tables in README.md.
+// npm run bench: every workload on both breakerbox engines and on the incumbents, in one run.
+// Each subject's timed workloads run in a child process of their own, so no subject's code shapes
+// the JIT state another is measured in (sharing one process made whichever ran first up to 1.8×
+// slower on the very same code). Prints medians and ratios, writes bench/RESULTS.md, and puts the
+// same tables in README.md.
 // Figures, not verdicts: nothing here passes or fails on a timer.
 //   node --expose-gc bench/run.mjs           full run (a few minutes)
 //   node --expose-gc bench/run.mjs --quick   smoke run: tiny samples, nothing written
+import { execFileSync } from "node:child_process";
 import { build } from "esbuild";
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -11,44 +15,63 @@ import { Bench } from "tinybench";
 const quick = process.argv.includes("--quick");
 // `--as NAME` writes bench/RESULTS-NAME.md and the README section between <!-- bench-NAME:start/end -->.
 const as = process.argv.includes("--as") ? process.argv[process.argv.indexOf("--as") + 1] : "";
+const subject = process.argv.includes("--subject") ? process.argv[process.argv.indexOf("--subject") + 1] : "";
 const outfile = new URL("./out/workloads.mjs", import.meta.url).pathname;
-await build({
-  entryPoints: [new URL("./workloads.ts", import.meta.url).pathname],
-  bundle: true, format: "esm", platform: "node", target: "node20", outfile, logLevel: "warning",
-  external: ["cockatiel", "opossum"],
-});
+if (subject === "") {
+  await build({
+    entryPoints: [new URL("./workloads.ts", import.meta.url).pathname],
+    bundle: true, format: "esm", platform: "node", target: "node20", outfile, logLevel: "warning",
+    external: ["cockatiel", "opossum"],
+  });
+}
 const w = await import(outfile);
 const gc = globalThis.gc ?? (() => {});
 if (!globalThis.gc) console.warn("run with --expose-gc for heap figures");
 
-// ── Timed workloads ────────────────────────────────────────────────────────────────────────────
-const bench = new Bench({ time: quick ? 15 : 700, warmupTime: quick ? 5 : 200 });
-const tasks = new Map(); // "name|subject" → workload
-const disposers = [];
-const add = (workload) => {
-  const id = `${workload.name}|${workload.subject}`;
-  tasks.set(id, workload);
-  bench.add(id, workload.run);
-};
-for (const engine of ["wasm", "js"]) w.breakerboxWorkloads(engine).forEach(add);
-for (const engine of ["wasm", "js"]) w.sweepWorkloads(engine, quick ? 10_000 : 100_000).forEach(add);
-for (const kind of ["floor", ...w.INCUMBENTS]) {
-  const { workloads, dispose } = w.incumbentWorkloads(kind);
-  workloads.forEach(add);
-  disposers.push(dispose);
-}
-await bench.run();
-for (const dispose of disposers) dispose();
-
-const result = new Map();
-for (const task of bench.tasks) {
-  if (task.result.state !== "completed") {
-    console.error(`${task.name}: ${task.result.state}`, task.result.error ?? "");
-    continue;
+// ── Timed workloads: one child process per subject ─────────────────────────────────────────────
+if (subject !== "") {
+  const bench = new Bench({ time: quick ? 15 : 700, warmupTime: quick ? 5 : 200 });
+  const tasks = new Map();
+  let dispose = () => {};
+  const add = (workload) => {
+    tasks.set(workload.name, workload);
+    bench.add(workload.name, workload.run);
+  };
+  if (subject === "wasm" || subject === "js") {
+    w.breakerboxWorkloads(subject).forEach(add);
+    w.sweepWorkloads(subject, quick ? 10_000 : 100_000).forEach(add);
+  } else {
+    const made = w.incumbentWorkloads(subject);
+    made.workloads.forEach(add);
+    dispose = made.dispose;
   }
-  const { latency } = task.result;
-  const { ops } = tasks.get(task.name);
-  result.set(task.name, { ns: (latency.p50 * 1e6) / ops, spread: latency.p50 > 0 ? (latency.mad / latency.p50) * 100 : 0 });
+  await bench.run();
+  dispose();
+  const out = [];
+  for (const task of bench.tasks) {
+    if (task.result.state !== "completed") {
+      console.error(`${task.name} [${subject}]: ${task.result.state}`, task.result.error ?? "");
+      continue;
+    }
+    const { latency } = task.result;
+    const { ops } = tasks.get(task.name);
+    out.push([`${task.name}|${subject}`, { ns: (latency.p50 * 1e6) / ops, spread: latency.p50 > 0 ? (latency.mad / latency.p50) * 100 : 0 }]);
+  }
+  process.stdout.write(JSON.stringify(out));
+  process.exit(0);
+}
+
+const subjects = ["wasm", "js", "floor", ...w.INCUMBENTS];
+const result = new Map();
+const names = [];
+for (const s of subjects) {
+  const args = [...process.execArgv, new URL(import.meta.url).pathname, "--subject", s, ...(quick ? ["--quick"] : [])];
+  const entries = JSON.parse(execFileSync(process.execPath, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24 }));
+  for (const [id, value] of entries) {
+    result.set(id, value);
+    const name = id.slice(0, id.lastIndexOf("|"));
+    if (!names.includes(name)) names.push(name);
+  }
 }
 const ns = (name, subject) => result.get(`${name}|${subject}`)?.ns;
 const fmt = (x) => (x === undefined ? "—" : x >= 1000 ? x.toFixed(0) : x >= 100 ? x.toFixed(0) : x.toFixed(1));
@@ -65,7 +88,6 @@ out(`Run ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC · Node 
 out();
 out("ns per operation: median of the samples (each sample runs 10,000 synchronous or 1,000 awaited operations; a sweep counts one operation per breaker) ± median absolute deviation. Lower is better.");
 out();
-const names = [...new Set([...tasks.values()].map((t) => t.name))];
 out("| workload | breakerbox wasm | breakerbox js | wasm/js | cockatiel 3.2 | opossum 9 | opossum, timeout off | no breaker | best breakerbox vs cockatiel | vs opossum |");
 out("|---|---|---|---|---|---|---|---|---|---|");
 for (const name of names) {
