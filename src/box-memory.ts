@@ -13,22 +13,24 @@
 // (test/lockstep.test.ts checks this against both engines driven directly).
 
 import {
-  ADAPTIVE_HEADER_SIZE, BOX_MAGIC, BOX_MAGIC_OFFSET, BOX_VERSION_OFFSET, BUCKET_DROP, BUCKET_FAILURE,
-  BUCKET_SIZE, DECISION_DROP, DECISION_PASS, FLAG_FREE, FLAG_LAST_PASS, FLAG_PASS, FLAG_PASS_ANY_TIME,
-  FLAG_THREE_STATE, KIND_ADAPTIVE, KIND_THREE_STATE, LAYOUT_VERSION, MODE_DISABLED, MODE_FORCED_OPEN,
-  MODE_NORMAL, OUTCOME_SUCCESS, PENDING_LIMIT, POLICY_BACKOFF, POLICY_BUCKETS, POLICY_BUCKET_MS, POLICY_EPOCH,
-  POLICY_FORCE_PASS_MS, POLICY_HALF_OPEN_MAX_CALLS, POLICY_HALF_OPEN_SUCCESSES, POLICY_K, POLICY_KIND,
-  POLICY_LIMIT, POLICY_MAX_OPEN_MS, POLICY_MIN_K, POLICY_MIN_REQUESTS, POLICY_OPEN_MS, POLICY_OUTAGE_BUCKETS,
+  ADAPTIVE_HEADER_SIZE, BOX_MAGIC, BOX_MAGIC_OFFSET, BOX_VERSION_OFFSET, BUCKET_SIZE, DECISION_DROP,
+  DECISION_PASS, FLAG_FREE, FLAG_LAST_PASS, FLAG_PASS, FLAG_PASS_ANY_TIME, FLAG_THREE_STATE, KIND_ADAPTIVE,
+  KIND_THREE_STATE, LAYOUT_VERSION, MODE_DISABLED, MODE_FORCED_OPEN, MODE_NORMAL, OUTCOME_SUCCESS,
+  PENDING_LIMIT, POLICY_BACKOFF, POLICY_BUCKETS, POLICY_BUCKET_MS, POLICY_EPOCH, POLICY_FORCE_PASS_MS,
+  POLICY_HALF_OPEN_MAX_CALLS, POLICY_HALF_OPEN_SUCCESSES, POLICY_K, POLICY_KIND, POLICY_LIMIT,
+  POLICY_MAX_OPEN_MS, POLICY_MIN_K, POLICY_MIN_REQUESTS, POLICY_OPEN_MS, POLICY_OUTAGE_BUCKETS,
   POLICY_PROTECTION, POLICY_RECORD_SIZE, POLICY_RECOVERY, POLICY_SLOT_SIZE, POLICY_SLOW_CALL_MS,
   POLICY_TABLE_OFFSET, POLICY_THRESHOLD, POLICY_TRIP, POLICY_WINDOW, POLICY_WINDOW_CALLS, RECOVERY_FAST,
-  SLOTS_OFFSET, SLOT_ACCEPTS, SLOT_ALIGN, SLOT_BUCKET, SLOT_FAILING, SLOT_FLAGS, SLOT_GEN, SLOT_LAST_PASS,
-  SLOT_PENDING, SLOT_POLICY, SLOT_TOTAL, STATE_CLOSED, STATE_OPEN, STATS_RECORD_SIZE, STATS_SLOT,
+  SLOTS_OFFSET, SLOT_ALIGN, SLOT_BUCKET, SLOT_FAILING, SLOT_FLAGS, SLOT_GEN, SLOT_LAST_PASS, SLOT_PENDING,
+  SLOT_POLICY, SLOT_TOTAL, STATE_CLOSED, STATE_OPEN, STATS_CHANGED_AT, STATS_DROPS, STATS_DROP_RATIO,
+  STATS_FAILURES, STATS_RECORD_SIZE, STATS_REQUESTS, STATS_SLOT, STATS_SLOW, STATS_STATE, STATS_SUCCESSES,
   THREE_STATE_HEADER_SIZE, TS_BUCKET_SIZE, TS_COUNT_HEADER_SIZE, TS_ISOLATIONS, TS_MODE, TS_OPEN_UNTIL,
   TS_STATE, WINDOW_COUNT, WINDOW_TIME,
 } from "./core/layout.js";
 import { coarseNow, lastReading, tick } from "./clock.js";
 import { createEngine, type Core, type Engine, type EngineChoice, type EngineName } from "./engine.js";
 import { bucketNumber } from "./engine-js/window.js";
+import type { BreakerState } from "./breaker.js";
 import type { DropReport, Policy } from "./options.js";
 import { Permits } from "./permits.js";
 
@@ -38,13 +40,27 @@ export const MAX_BYTES = 2 ** 32;
 /** Stats records per sweep call: 4096 × 72 B of scratch past the last slot. */
 const STATS_CHUNK = 4096;
 
-/** Window sums of one slot, as `stats()` reports them. */
-export interface WindowCounts {
+/** The state names of a stats record's STATS_* code (its first three are STATE_*). */
+export const STATE_NAMES: readonly BreakerState[] = ["closed", "open", "half-open", "forced-open", "disabled", "metrics-only", "isolated"];
+
+/** One breaker's figures, as a stats record (STATS_*) gives them. */
+export interface SlotStats {
+  /** 'adaptive' or 'three-state'. */
+  policy: "adaptive" | "three-state";
+  /** As `Breaker.state` reports it, without making a due transition. */
+  state: BreakerState;
+  /** Adaptive: calls in the window, drops included. Three-state: calls settled since the last state change. */
   requests: number;
   successes: number;
   failures: number;
+  /** Adaptive: calls dropped in the window. Three-state: 0 (rejections are not counted). */
   drops: number;
+  /** Three-state: slow calls since the last state change. Adaptive: 0. */
+  slowCalls: number;
+  /** Adaptive: the probability that the next call is dropped. Three-state: 1 while rejecting, else 0. */
   dropRatio: number;
+  /** Three-state: when the state last changed (ms, on the clock). Adaptive: undefined. */
+  changedAt: number | undefined;
 }
 
 export class BoxMemory {
@@ -104,9 +120,7 @@ export class BoxMemory {
 
   /** The time for this operation: never below the previous reading (NaN counts as no change). */
   now(): number {
-    const time = this.clock === undefined ? coarseNow() : this.clock();
-    if (time > this.latest) this.latest = time;
-    return this.latest;
+    return this.clamp(this.clock === undefined ? coarseNow() : this.clock());
   }
 
   /**
@@ -138,6 +152,7 @@ export class BoxMemory {
     return bucketNumber(this, POLICY_TABLE_OFFSET + policy * POLICY_RECORD_SIZE, now);
   }
 
+  /** `time`, or the latest reading when `time` is below it or NaN. */
   private clamp(time: number): number {
     if (time > this.latest) this.latest = time;
     return this.latest;
@@ -383,24 +398,37 @@ export class BoxMemory {
     }
   }
 
-  /** Window sums and drop ratio of a slot at the current time. */
-  counts(slot: number): WindowCounts {
-    const dropRatio = this.core.dropProbability(slot, this.now());
-    const buckets = this.u8[POLICY_TABLE_OFFSET + this.u8[slot + SLOT_POLICY] * POLICY_RECORD_SIZE + POLICY_BUCKETS];
-    let failures = 0;
-    let drops = 0;
-    for (let i = 0; i < buckets; i++) {
-      const bucket = slot + ADAPTIVE_HEADER_SIZE + i * BUCKET_SIZE;
-      failures += this.u32[(bucket + BUCKET_FAILURE) >>> 2];
-      drops += this.u32[(bucket + BUCKET_DROP) >>> 2];
-    }
+  /** Record `index` of a sweep's chunk, as figures. */
+  readStats(records: Float64Array, index: number): SlotStats {
+    const at = (index * STATS_RECORD_SIZE) / 8;
+    const adaptive = this.kindOf(records[at + STATS_SLOT / 8]) === KIND_ADAPTIVE;
     return {
-      requests: this.u32[(slot + SLOT_TOTAL) >>> 2],
-      successes: this.u32[(slot + SLOT_ACCEPTS) >>> 2],
-      failures,
-      drops,
-      dropRatio,
+      policy: adaptive ? "adaptive" : "three-state",
+      state: STATE_NAMES[records[at + STATS_STATE / 8]],
+      requests: records[at + STATS_REQUESTS / 8],
+      successes: records[at + STATS_SUCCESSES / 8],
+      failures: records[at + STATS_FAILURES / 8],
+      drops: records[at + STATS_DROPS / 8],
+      slowCalls: records[at + STATS_SLOW / 8],
+      dropRatio: records[at + STATS_DROP_RATIO / 8],
+      changedAt: adaptive ? undefined : records[at + STATS_CHANGED_AT / 8],
     };
+  }
+
+  /**
+   * Brings one slot up to `now` without changing its state: pending successes folded, window
+   * rolled (the sweep's per-slot step, over that slot alone).
+   */
+  catchUp(slot: number, now = this.now()): void {
+    this.core.countDropping(slot, slot + 1, now);
+  }
+
+  /** The figures of one slot now: the same core sweep as for a whole box, over that slot alone. */
+  statsOf(slot: number): SlotStats {
+    const out = this.top;
+    if (out + STATS_RECORD_SIZE > this.buffer.byteLength) this.reserve(out + STATS_RECORD_SIZE);
+    this.core.sweepStats(slot, slot + 1, this.now(), out, 1);
+    return this.readStats(new Float64Array(this.buffer, out, STATS_RECORD_SIZE / 8), 0);
   }
 
   private refreshViews(): void {

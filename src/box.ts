@@ -1,38 +1,20 @@
 // Many keyed breakers sharing one memory: a gateway's breaker per route or upstream.
 
-import { BoxMemory, MAX_BYTES } from "./box-memory.js";
-import { attachBreaker, Breaker, type BreakerState, type DoOptions } from "./breaker.js";
+import { BoxMemory, MAX_BYTES, type SlotStats } from "./box-memory.js";
+import { attachBreaker, Breaker, type DoOptions } from "./breaker.js";
 import {
-  KIND_ADAPTIVE, SLOTS_OFFSET, STATS_CHANGED_AT, STATS_DROPS, STATS_DROP_RATIO, STATS_FAILURES, STATS_RECORD_SIZE, STATS_REQUESTS, STATS_SLOT,
-  STATS_SLOW, STATS_STATE, STATS_SUCCESSES,
+  SLOTS_OFFSET, STATS_RECORD_SIZE, STATS_SLOT,
 } from "./core/layout.js";
 import type { EngineName } from "./engine.js";
 import { takeInitialState, type BreakerSnapshot } from "./snapshot.js";
 import { checkBreakerOptions, checkInteger, checkPolicy, type BreakerOptions, type PolicyOptions } from "./options.js";
 
 /** One breaker's line in `box.stats()`. */
-export interface KeyedStats {
+export interface KeyedStats extends SlotStats {
   key: string;
-  policy: "adaptive" | "three-state";
-  /** As `Breaker.state` reports it (without making a due transition). */
-  state: BreakerState;
-  /** Adaptive: calls in the window, drops included. Three-state: calls settled since the last state change. */
-  requests: number;
-  successes: number;
-  failures: number;
-  /** Adaptive: calls dropped in the window. Three-state: 0. */
-  drops: number;
-  /** Three-state: slow calls since the last state change. Adaptive: 0. */
-  slowCalls: number;
-  /** Adaptive: the probability that the next call is dropped. Three-state: 1 while rejecting, else 0. */
-  dropRatio: number;
-  /** Three-state: when the state last changed (ms, on the box's clock). Adaptive: undefined. */
-  changedAt: number | undefined;
   /** The last failure reasons, oldest first. */
   reasons: string[];
 }
-
-const STATS_STATE_NAMES: readonly BreakerState[] = ["closed", "open", "half-open", "forced-open", "disabled", "metrics-only", "isolated"];
 
 /** Options for a box: the default policy of its breakers, the clock, seed and engine they share, and its limits. */
 export type BreakerBoxOptions = BreakerOptions & {
@@ -195,24 +177,11 @@ export class BreakerBox {
     const memory = this.#memory;
     memory.sweepStats((records, count) => {
       for (let i = 0; i < count; i++) {
-        const at = (i * STATS_RECORD_SIZE) / 8;
-        const slot = records[at + STATS_SLOT / 8];
-        const breaker = bySlot.get(slot);
+        const breaker = bySlot.get(records[(i * STATS_RECORD_SIZE + STATS_SLOT) / 8]);
         if (breaker === undefined) continue;
-        const adaptive = memory.kindOf(slot) === KIND_ADAPTIVE;
-        const changedAt = records[at + STATS_CHANGED_AT / 8];
-        visit(breaker.key!, {
-          policy: adaptive ? "adaptive" : "three-state",
-          state: STATS_STATE_NAMES[records[at + STATS_STATE / 8]],
-          requests: records[at + STATS_REQUESTS / 8],
-          successes: records[at + STATS_SUCCESSES / 8],
-          failures: records[at + STATS_FAILURES / 8],
-          drops: records[at + STATS_DROPS / 8],
-          slowCalls: records[at + STATS_SLOW / 8],
-          dropRatio: records[at + STATS_DROP_RATIO / 8],
-          changedAt: adaptive ? undefined : changedAt,
-          reasons: breaker.recentReasons(),
-        });
+        const stats = memory.readStats(records, i) as Omit<KeyedStats, "key">;
+        stats.reasons = breaker.recentReasons();
+        visit(breaker.key!, stats);
       }
     });
   }

@@ -1,7 +1,7 @@
 // A breaker: a handle on one slot of a box's memory. `new Breaker()` owns a box of one slot;
 // `box.get(key)` hands out breakers that share the box's memory.
 
-import { BoxMemory } from "./box-memory.js";
+import { BoxMemory, STATE_NAMES, type SlotStats } from "./box-memory.js";
 import {
   CHANGED, DECISION_MASK, DECISION_PASS, DECISION_TOO_MANY, KIND_ADAPTIVE, MODE_DISABLED, MODE_FORCED_OPEN,
   MODE_METRICS_ONLY, OUTCOME_EXCLUDED, OUTCOME_FAILURE, OUTCOME_SUCCESS, TS_CONSECUTIVE_FAILURES, TS_CONSECUTIVE_SUCCESSES, TS_EXCLUSIONS, TS_FAILURES, TS_ISOLATIONS, TS_MODE,
@@ -42,21 +42,9 @@ export interface BreakerCounts {
 }
 
 /** A snapshot of one breaker. */
-export interface BreakerStats {
+export interface BreakerStats extends SlotStats {
   /** Which engine runs the breaker. */
   engine: EngineName;
-  /** 'adaptive' or 'three-state'. */
-  policy: "adaptive" | "three-state";
-  /** See `Breaker.state`. */
-  state: BreakerState;
-  /** Adaptive: calls in the window, drops included. Three-state: calls settled since the last state change. */
-  requests: number;
-  successes: number;
-  failures: number;
-  /** Adaptive: calls dropped in the window. Three-state: 0 (rejections are not counted). */
-  drops: number;
-  /** Adaptive: the probability that the next call is dropped. Three-state: 1 while rejecting, else 0. */
-  dropRatio: number;
   /** The last failure reasons given to `reject()`, oldest first (at most 5). */
   reasons: string[];
 }
@@ -153,8 +141,6 @@ function reasonOf(error: unknown): string {
 function releasedError(key: string | undefined): Error {
   return new Error(`breakerbox: the breaker for key ${JSON.stringify(key)} was deleted from its box; get a new one with box.get(key)`);
 }
-
-const STATE_NAMES: readonly BreakerState[] = ["closed", "open", "half-open"];
 
 type Listener = (change: { from: BreakerState; to: BreakerState }) => void;
 
@@ -317,7 +303,7 @@ export class Breaker {
     if ((code & DECISION_MASK) !== DECISION_PASS) {
       const error = (code & DECISION_MASK) === DECISION_TOO_MANY
         ? (this.#more().tooManyError ??= tooManyError(this.key))
-        : (this.#more().dropError ??= dropError(this.key));
+        : this.openError();
       if (options?.fallback !== undefined) return options.fallback(error);
       if (isAsyncFunction(fn)) return Promise.reject(error) as R;
       throw error;
@@ -357,7 +343,7 @@ export class Breaker {
     if (this.#released) throw releasedError(this.key);
     const memory = this.#memory;
     const slot = this.#slot;
-    if (memory.kindOf(slot) === KIND_ADAPTIVE) return memory.counts(slot).dropRatio > 0 ? "open" : "closed";
+    if (memory.kindOf(slot) === KIND_ADAPTIVE) return memory.core.dropProbability(slot, memory.now()) > 0 ? "open" : "closed";
     if ((memory.core.refreshThreeState(slot, memory.now()) & CHANGED) !== 0) this.#changed();
     return this.#readState();
   }
@@ -366,7 +352,7 @@ export class Breaker {
   get counts(): BreakerCounts {
     const memory = this.#threeState("counts");
     const slot = this.#slot;
-    memory.core.refreshThreeState(slot, memory.now()); // folds pending successes first
+    memory.catchUp(slot); // pending successes folded; no state change, as gobreaker's Counts()
     const u32 = (offset: number) => memory.u32[(slot + offset) >>> 2];
     return {
       requests: u32(TS_REQUESTS),
@@ -379,22 +365,15 @@ export class Breaker {
     };
   }
 
-  /** Counts, drop ratio, state and last failure reasons. */
+  /**
+   * Counts, drop ratio, state and last failure reasons, from the core's stats sweep over this
+   * breaker alone (as `box.stats()` makes them for all). Like that sweep it makes no state change:
+   * an open breaker whose time is up reads 'open' until a call or `state` moves it.
+   */
   stats(): BreakerStats {
     if (this.#released) throw releasedError(this.key);
     const memory = this.#memory;
-    const reasons = this.#recentReasons();
-    if (memory.kindOf(this.#slot) === KIND_ADAPTIVE) {
-      const counts = memory.counts(this.#slot);
-      return { engine: memory.engineName, policy: "adaptive", state: counts.dropRatio > 0 ? "open" : "closed", ...counts, reasons };
-    }
-    const state = this.state;
-    const counts = this.counts;
-    const rejecting = state === "open" || state === "forced-open" || state === "isolated";
-    return {
-      engine: memory.engineName, policy: "three-state", state, requests: counts.requests, successes: counts.successes,
-      failures: counts.failures, drops: 0, dropRatio: rejecting ? 1 : 0, reasons,
-    };
+    return { engine: memory.engineName, ...memory.statsOf(this.#slot), reasons: this.#recentReasons() };
   }
 
   /** Time (ms, on the breaker's clock) until which an open three-state breaker stays open. */
@@ -520,6 +499,11 @@ export class Breaker {
   /** @internal Marks a breaker removed from its box: its slot may now serve another key. */
   static release(breaker: Breaker): void {
     breaker.#released = true;
+  }
+
+  /** @internal The breaker's one BreakerOpenError: frozen, without a stack, made on first use. */
+  openError(): BreakerOpenError {
+    return (this.#more().dropError ??= dropError(this.key));
   }
 
   /** @internal Keeps a failure reason (the last REASONS_KEPT). */

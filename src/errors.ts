@@ -22,15 +22,20 @@ export class BreakerOpenError extends Error {
   }
 }
 
-/** A frozen BreakerOpenError without a stack (V8 walks no frames when the limit is 0). */
-export function dropError(key: string | undefined): BreakerOpenError {
+/** A frozen error built without a stack (V8 walks no frames while the limit is 0). */
+function withoutStack<E extends Error>(make: () => E): E {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
-    return Object.freeze(new BreakerOpenError(key));
+    return Object.freeze(make());
   } finally {
     Error.stackTraceLimit = limit;
   }
+}
+
+/** A breaker's shared BreakerOpenError. */
+export function dropError(key: string | undefined): BreakerOpenError {
+  return withoutStack(() => new BreakerOpenError(key));
 }
 
 /** True for a BreakerOpenError from any copy of breakerbox. */
@@ -55,15 +60,9 @@ export class TooManyRequestsError extends Error {
   }
 }
 
-/** A frozen TooManyRequestsError without a stack. */
+/** A breaker's shared TooManyRequestsError. */
 export function tooManyError(key: string | undefined): TooManyRequestsError {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    return Object.freeze(new TooManyRequestsError(key));
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
+  return withoutStack(() => new TooManyRequestsError(key));
 }
 
 /** True for a TooManyRequestsError from any copy of breakerbox. */

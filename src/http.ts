@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { BreakerBox } from "./box.js";
 import type { Breaker } from "./breaker.js";
-import { BreakerOpenError, isBreakerOpenError } from "./errors.js";
+import { isBreakerOpenError, type BreakerOpenError } from "./errors.js";
 
 /** What the server middlewares share. `Req` is the framework's request. */
 export interface ServerOptions<Req> {
@@ -262,7 +262,7 @@ export function breakerFetch(box: BreakerBox, options: FetchOptions = {}): typeo
     const breaker = box.get(keyOf(url, init));
     const token = breaker.tryAcquire();
     if (token === 0) {
-      const error = new BreakerOpenError(breaker.key);
+      const error = breaker.openError();
       if (options.fallback !== undefined) return options.fallback(url, error);
       throw error;
     }

@@ -65,7 +65,7 @@ function slotSize(memory: BoxMemory, slot: number): number {
 export function takeSnapshot(memory: BoxMemory, slot: number, policy: Policy, reasons: string[]): BreakerSnapshot {
   const size = slotSize(memory, slot);
   const savedAt = memory.now();
-  memory.core.countDropping(slot, slot + size, savedAt); // folds pending successes, rolls the window
+  memory.catchUp(slot, savedAt);
   return {
     format: "breakerbox",
     layout: LAYOUT_VERSION,

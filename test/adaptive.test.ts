@@ -66,7 +66,7 @@ describe.each(engines)("adaptive policy on the %s engine", (engine) => {
     let drops = 0;
     for (let i = 0; i < 200; i++) if (!s.allow()) drops++;
     expect(drops).toBeGreaterThan(150);
-    const counts = s.memory.counts(s.slot);
+    const counts = s.memory.statsOf(s.slot);
     expect(counts.drops).toBe(drops);
     expect(counts.requests).toBe(100 + drops);
     expect(counts.failures).toBe(100);
@@ -129,10 +129,10 @@ describe.each(engines)("adaptive policy on the %s engine", (engine) => {
     const s = adaptiveSlot(engine, clock);
     s.failure(7);
     clock.t = 9999;
-    expect(s.memory.counts(s.slot).failures).toBe(7);
+    expect(s.memory.statsOf(s.slot).failures).toBe(7);
     clock.t = 10_000;
-    expect(s.memory.counts(s.slot).failures).toBe(0);
-    expect(s.memory.counts(s.slot).requests).toBe(0);
+    expect(s.memory.statsOf(s.slot).failures).toBe(0);
+    expect(s.memory.statsOf(s.slot).requests).toBe(0);
   });
 
   it("forgets everything after a gap longer than the window", () => {
@@ -141,7 +141,7 @@ describe.each(engines)("adaptive policy on the %s engine", (engine) => {
     s.failure(50);
     s.success(20);
     clock.t = 3_600_000;
-    expect(s.memory.counts(s.slot)).toMatchObject({ requests: 0, successes: 0, failures: 0, drops: 0, dropRatio: 0 });
+    expect(s.memory.statsOf(s.slot)).toMatchObject({ requests: 0, successes: 0, failures: 0, drops: 0, dropRatio: 0 });
   });
 
   it("treats a clock that goes back as standing still", () => {
@@ -151,7 +151,7 @@ describe.each(engines)("adaptive policy on the %s engine", (engine) => {
     s.failure(20);
     clock.t = 1000;
     s.failure(20);
-    expect(s.memory.counts(s.slot).failures).toBe(40);
+    expect(s.memory.statsOf(s.slot).failures).toBe(40);
   });
 
   it("ignores a settlement carrying another generation", () => {
@@ -172,7 +172,7 @@ describe.each(engines)("adaptive policy on the %s engine", (engine) => {
     const generation = s.memory.generation(s.slot);
     s.memory.reset(s.slot);
     expect(s.memory.generation(s.slot)).toBe((generation + 1) & 0xffff);
-    expect(s.memory.counts(s.slot).requests).toBe(0);
+    expect(s.memory.statsOf(s.slot).requests).toBe(0);
   });
 
   it("respects every option: windowMs, buckets, k, minK, protection, forcePassMs", () => {
@@ -186,7 +186,7 @@ describe.each(engines)("adaptive policy on the %s engine", (engine) => {
     const w = 2 - (2 - 1.2) * 5 / 10;
     expect(s.probability()).toBeCloseTo((60 - 0 - w * 10) / 61, 14);
     clock.t = 1600; // 1 s window of 100 ms buckets: the success bucket at 0 is gone
-    expect(s.memory.counts(s.slot).successes).toBe(0);
+    expect(s.memory.statsOf(s.slot).successes).toBe(0);
   });
 
   it("agrees call for call with an independent model of go-zero", () => {
@@ -238,7 +238,7 @@ describe.each(engines)("adaptive 'fast' recovery on the %s engine", (engine) => 
       }
     }
     expect(passes).toEqual([1000, 2010, 3020]);
-    expect(s.memory.counts(s.slot).drops).toBe(0);
+    expect(s.memory.statsOf(s.slot).drops).toBe(0);
     expect(s.probability()).toBe(1);
   });
 
