@@ -73,23 +73,31 @@ export class BoxMemory {
   f64!: Float64Array;
   buffer!: ArrayBuffer;
 
-  private readonly clock: (() => number) | undefined;
+  protected readonly clock: (() => number) | undefined;
   /** The most memory the box may take, in bytes (4 GiB, wasm32's reach, unless told less). */
   maxBytes = MAX_BYTES;
   /** Drop reports (see BreakerOptions.onDrop): the box's reporter, or undefined for silence. */
   onDrop: ((report: DropReport) => void) | undefined = undefined;
   dropReportMs = 300_000;
   private latest: number;
-  private readonly seed: number;
+  protected readonly seed: number;
   private slotsMade = 0;
-  private top = SLOTS_OFFSET;
+  protected top = SLOTS_OFFSET;
+  /** The first slot (a shared box keeps its key table before it). */
+  protected slotsStart = SLOTS_OFFSET;
+  /** Successes the fast path may count in a slot's `pending`: none in a shared box, where every settlement goes to the core. */
+  protected pendingLimit = PENDING_LIMIT;
+  /** Bytes each slot adds to its policy's size: a shared box's lock word. */
+  protected lockBytes = 0;
+  /** Stats records per sweep call, written into the scratch `statsScratch` gives. */
+  protected statsChunk = STATS_CHUNK;
   private readonly freeSlots = new Map<number, number[]>();
-  private readonly policyIndex = new Map<string, number>();
+  protected readonly policyIndex = new Map<string, number>();
   /** The checked policy behind each record. */
-  private readonly policies: Policy[] = [];
+  protected readonly policies: Policy[] = [];
   /** Per policy record: its kind, and the slow-call threshold (Infinity when it counts none). */
-  private readonly kinds = new Uint8Array(POLICY_LIMIT);
-  private readonly slowCallMs = new Float64Array(POLICY_LIMIT).fill(Infinity);
+  protected readonly kinds = new Uint8Array(POLICY_LIMIT);
+  protected readonly slowCallMs = new Float64Array(POLICY_LIMIT).fill(Infinity);
   /**
    * Per policy, the bucket number of the time, cached with what it was computed from: the default
    * clock's reading number (`bucketTick`), or a user clock's time (`bucketTime`).
@@ -102,8 +110,9 @@ export class BoxMemory {
   private lastTick = -1;
   private lastBucket = 0;
 
-  constructor(engine: EngineChoice, clock: (() => number) | undefined, seed: number, initialSlotBytes: number) {
-    this.engine = createEngine(engine, SLOTS_OFFSET + initialSlotBytes);
+  /** `engine` is a choice, or (for a shared box) an engine already over its memory. */
+  constructor(engine: EngineChoice | Engine, clock: (() => number) | undefined, seed: number, initialSlotBytes: number) {
+    this.engine = typeof engine === "object" ? engine : createEngine(engine, SLOTS_OFFSET + initialSlotBytes);
     this.core = this.engine.core;
     this.clock = clock;
     this.seed = seed;
@@ -161,9 +170,12 @@ export class BoxMemory {
   /** The policy record index for `policy`, written on first use. Equal policies share a record. */
   policy(policy: Policy): number {
     const key = JSON.stringify(policy);
-    let index = this.policyIndex.get(key);
-    if (index !== undefined) return index;
-    index = this.policyIndex.size;
+    const index = this.policyIndex.get(key);
+    return index !== undefined ? index : this.addPolicy(policy, key, this.policies.length);
+  }
+
+  /** Writes `policy` as record `index` and remembers it under `key`. */
+  protected addPolicy(policy: Policy, key: string, index: number): number {
     if (index === POLICY_LIMIT) {
       throw new RangeError(`breakerbox: a box holds at most ${POLICY_LIMIT} distinct policies`);
     }
@@ -195,16 +207,21 @@ export class BoxMemory {
       f64(POLICY_BACKOFF, policy.backoff);
       u16(POLICY_HALF_OPEN_SUCCESSES, policy.halfOpenSuccesses);
       u16(POLICY_WINDOW_CALLS, policy.windowCalls);
-      this.slowCallMs[index] = policy.slowCallMs;
     }
     this.u8[record + POLICY_BUCKETS] = policy.buckets;
-    u16(POLICY_SLOT_SIZE, Math.ceil(bytes / SLOT_ALIGN) * SLOT_ALIGN);
+    u16(POLICY_SLOT_SIZE, Math.ceil((bytes + this.lockBytes) / SLOT_ALIGN) * SLOT_ALIGN);
     f64(POLICY_EPOCH, this.now());
     f64(POLICY_BUCKET_MS, policy.bucketMs);
-    this.policyIndex.set(key, index);
-    this.policies.push(policy);
-    this.kinds[index] = policy.kind === "adaptive" ? KIND_ADAPTIVE : KIND_THREE_STATE;
+    this.learnPolicy(index, policy, key);
     return index;
+  }
+
+  /** Remembers the checked policy of record `index` (written by this thread or, shared, another). */
+  protected learnPolicy(index: number, policy: Policy, key: string): void {
+    this.policyIndex.set(key, index);
+    this.policies[index] = policy;
+    this.kinds[index] = policy.kind === "adaptive" ? KIND_ADAPTIVE : KIND_THREE_STATE;
+    if (policy.kind === "three-state") this.slowCallMs[index] = policy.slowCallMs;
   }
 
   /** The checked policy a slot runs. */
@@ -239,8 +256,7 @@ export class BoxMemory {
       if (slot + size > this.buffer.byteLength) this.reserve(slot + size);
       this.top = slot + size;
     }
-    if (this.kinds[index] === KIND_ADAPTIVE) this.core.initAdaptive(slot, index, this.nextSeed(), this.now());
-    else this.core.initThreeState(slot, index, this.now());
+    this.initSlot(slot, index);
     return slot;
   }
 
@@ -261,6 +277,12 @@ export class BoxMemory {
     } finally {
       this.refreshViews();
     }
+  }
+
+  /** Makes a fresh slot at `slot` under policy record `index`. */
+  protected initSlot(slot: number, index: number): void {
+    if (this.kinds[index] === KIND_ADAPTIVE) this.core.initAdaptive(slot, index, this.nextSeed(), this.now());
+    else this.core.initThreeState(slot, index, this.now());
   }
 
   /** Returns a slot to its free list. Its generation keeps rising, so its permits stay dead. */
@@ -287,13 +309,25 @@ export class BoxMemory {
   }
 
   /** Each (re)initialised slot draws from its own sequence, derived from the box's seed. */
-  private nextSeed(): number {
+  protected nextSeed(): number {
     return (this.seed ^ Math.imul(++this.slotsMade, 0x9e3779b1)) >>> 0;
   }
 
   /** Bytes of memory in use by the box (header, tables and every slot ever allocated). */
   get bytesUsed(): number {
+    return this.slotsEnd();
+  }
+
+  /** The end of the last slot made. */
+  protected slotsEnd(): number {
     return this.top;
+  }
+
+  /** An address with `bytes` of scratch for the core's stats records, valid until the next allocation. */
+  protected statsScratch(bytes: number): number {
+    const out = this.top;
+    if (out + bytes > this.buffer.byteLength) this.reserve(out + bytes);
+    return out;
   }
 
   /** Bytes of memory reserved (the engine's buffer). */
@@ -363,7 +397,7 @@ export class BoxMemory {
       && !(durationMs > this.slowCallMs[this.u8[slot + SLOT_POLICY]])
       && this.u32[(slot + SLOT_BUCKET) >>> 2] === this.currentBucket(this.u8[slot + SLOT_POLICY])) {
       const pending = this.u8[slot + SLOT_PENDING];
-      if (pending < PENDING_LIMIT) {
+      if (pending < this.pendingLimit) {
         this.u8[slot + SLOT_PENDING] = pending + 1;
         return 0;
       }
@@ -373,7 +407,7 @@ export class BoxMemory {
 
   /** How many live breakers would drop the next call now: one sweep of the core over every slot. */
   countDropping(): number {
-    return this.core.countDropping(SLOTS_OFFSET, this.top, this.now());
+    return this.core.countDropping(this.slotsStart, this.slotsEnd(), this.now());
   }
 
   /**
@@ -383,16 +417,16 @@ export class BoxMemory {
    * during the call.
    */
   sweepStats(visit: (records: Float64Array, count: number) => void): void {
-    const out = this.top;
-    const need = out + STATS_CHUNK * STATS_RECORD_SIZE;
-    if (need > this.buffer.byteLength) this.reserve(need);
+    const chunk = this.statsChunk;
+    const out = this.statsScratch(chunk * STATS_RECORD_SIZE);
+    const end = this.slotsEnd();
     const now = this.now();
-    const records = new Float64Array(this.buffer, out, (STATS_CHUNK * STATS_RECORD_SIZE) / 8);
-    let first = SLOTS_OFFSET;
+    const records = new Float64Array(this.buffer, out, (chunk * STATS_RECORD_SIZE) / 8);
+    let first = this.slotsStart;
     for (;;) {
-      const count = this.core.sweepStats(first, this.top, now, out, STATS_CHUNK);
+      const count = this.core.sweepStats(first, end, now, out, chunk);
       if (count > 0) visit(records, count);
-      if (count < STATS_CHUNK) return;
+      if (count < chunk) return;
       const last = records[((count - 1) * STATS_RECORD_SIZE + STATS_SLOT) / 8];
       first = last + this.slotSize(this.u8[last + SLOT_POLICY]);
     }
@@ -425,13 +459,12 @@ export class BoxMemory {
 
   /** The figures of one slot now: the same core sweep as for a whole box, over that slot alone. */
   statsOf(slot: number): SlotStats {
-    const out = this.top;
-    if (out + STATS_RECORD_SIZE > this.buffer.byteLength) this.reserve(out + STATS_RECORD_SIZE);
+    const out = this.statsScratch(STATS_RECORD_SIZE);
     this.core.sweepStats(slot, slot + 1, this.now(), out, 1);
     return this.readStats(new Float64Array(this.buffer, out, STATS_RECORD_SIZE / 8), 0);
   }
 
-  private refreshViews(): void {
+  protected refreshViews(): void {
     const buffer = this.engine.buffer();
     this.buffer = buffer;
     this.u8 = new Uint8Array(buffer);

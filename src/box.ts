@@ -27,7 +27,21 @@ export type BreakerBoxOptions = BreakerOptions & {
   maxKeys?: number;
   /** The most memory the box may take, bytes ≥ 65536. Default 4 GiB (wasm32's reach). */
   maxBytes?: number;
+  /**
+   * One box for every thread: use `SharedBreakerBox` from 'breakerbox/shared', which takes this
+   * option; `BreakerBox` itself throws a TypeError that says so.
+   */
+  shared?: boolean;
 };
+
+/** @internal Set by SharedBreakerBox just before it calls BreakerBox's constructor: the memory to run on. */
+let given: { memory: BoxMemory; defaultPolicy: number } | undefined;
+
+/** @internal Called in a subclass's `super(…)` arguments: the BreakerBox constructor then runs on `memory`. */
+export function onMemory(memory: BoxMemory, defaultPolicy: number): undefined {
+  given = { memory, defaultPolicy };
+  return undefined;
+}
 
 export class BreakerBox {
   readonly #memory: BoxMemory;
@@ -43,8 +57,18 @@ export class BreakerBox {
   readonly #holes: number[] = [];
 
   constructor(options?: BreakerBoxOptions) {
+    if (given !== undefined) {
+      this.#memory = given.memory;
+      this.#defaultPolicy = given.defaultPolicy;
+      this.#maxKeys = Infinity;
+      given = undefined;
+      return;
+    }
     const isObject = typeof options === "object" && options !== null && !Array.isArray(options);
-    const { maxKeys, maxBytes, ...rest } = (isObject ? options : {}) as BreakerBoxOptions;
+    const { maxKeys, maxBytes, shared, ...rest } = (isObject ? options : {}) as BreakerBoxOptions;
+    if (shared !== undefined && shared !== false) {
+      throw new TypeError("shared: true needs SharedBreakerBox, from 'breakerbox/shared'");
+    }
     const checked = checkBreakerOptions("BreakerBox options", isObject ? rest : options);
     this.#maxKeys = maxKeys === undefined ? Infinity : checkInteger("maxKeys", maxKeys, 1, 2 ** 32);
     const limit = maxBytes === undefined ? MAX_BYTES : checkInteger("maxBytes", maxBytes, 65536, MAX_BYTES);

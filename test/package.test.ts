@@ -43,7 +43,7 @@ describe("package", () => {
     const report = JSON.parse(out);
     const problems = (report.analysis.problems ?? []).filter((p: { resolutionKind?: string }) => p.resolutionKind !== "node10");
     expect(problems).toEqual([]);
-    expect(Object.keys(report.analysis.entrypoints)).toEqual([".", "./http", "./prometheus", "./otel", "./package.json"]);
+    expect(Object.keys(report.analysis.entrypoints)).toEqual([".", "./shared", "./http", "./prometheus", "./otel", "./package.json"]);
   }, 60_000);
 
   it("a packed tarball installs into a project; require and import both work, subpaths too", () => {

@@ -30,6 +30,56 @@ export const BOX_MAGIC_OFFSET = 0;
 export const BOX_VERSION_OFFSET = 4;
 export const BOX_HEADER_SIZE = 64;
 
+// ── Shared boxes ───────────────────────────────────────────────────────────────────────────────
+// A box shared by threads keeps in its header what every thread must agree on (a box of one
+// thread keeps it in JS and leaves these bytes 0). Every field is read and written with atomics,
+// and the allocation fields only while holding `lock`:
+//
+//   8      12     16     20         24         28     32       36        40         44         48           52     56
+//   ┌──────┬──────┬──────┬──────────┬──────────┬──────┬────────┬─────────┬──────────┬──────────┬────────────┬──────┬──────────┐
+//   │flags │ top  │ lock │ policies │ slotsMade│ keys │keySlots│ keyCount│ arenaTop │ arenaEnd │ slotsStart │ seed │ maxBytes │
+//   │ u32  │ u32  │ u32  │ u32      │ u32      │ u32  │ u32    │ u32     │ u32      │ u32      │ u32        │ u32  │ f64      │
+//   └──────┴──────┴──────┴──────────┴──────────┴──────┴────────┴─────────┴──────────┴──────────┴────────────┴──────┴──────────┘
+//
+// flags      — BOX_SHARED
+// top        — end of the last slot made; a slot is initialised before `top` passes it, so a sweep
+//              that reads `top` sees only whole slots
+// lock       — 0 or 1: held while making a slot, a policy record or a key (never on the hot path)
+// policies   — policy records in use; a record is written whole before this counts it
+// keys       — address of the key table: `keySlots` entries (a power of two) of KEY_ENTRY_SIZE
+// arenaTop   — the key arena, [keys + keySlots·16, arenaEnd): keys as UTF-16 code units
+// slotsStart — the first slot (past the key table and arena)
+//
+// A key entry (open addressing, linear probing; never removed):
+//   0       4       8         12
+//   ┌───────┬───────┬─────────┬────────┐
+//   │ slot  │ hash  │ keyAt   │ keyLen │   slot 0 = empty; it is stored last, atomically, so an
+//   │ u32   │ u32   │ u32     │ u32    │   entry whose slot a reader sees is complete
+//   └───────┴───────┴─────────┴────────┘
+//
+// Each slot of a shared box ends in a SLOT_LOCK_SIZE lock word (its policy's slot size includes
+// it): 0 free, 1 held. Every core operation on the slot holds it (assembly/lock.ts).
+export const BOX_FLAGS_OFFSET = 8;
+export const BOX_TOP_OFFSET = 12;
+export const BOX_LOCK_OFFSET = 16;
+export const BOX_POLICIES_OFFSET = 20;
+export const BOX_SLOTS_MADE_OFFSET = 24;
+export const BOX_KEYS_OFFSET = 28;
+export const BOX_KEY_SLOTS_OFFSET = 32;
+export const BOX_KEY_COUNT_OFFSET = 36;
+export const BOX_ARENA_TOP_OFFSET = 40;
+export const BOX_ARENA_END_OFFSET = 44;
+export const BOX_SLOTS_START_OFFSET = 48;
+export const BOX_SEED_OFFSET = 52;
+export const BOX_MAX_BYTES_OFFSET = 56;
+export const BOX_SHARED = 1;
+export const KEY_ENTRY_SIZE = 16;
+export const KEY_SLOT = 0;
+export const KEY_HASH = 4;
+export const KEY_AT = 8;
+export const KEY_LENGTH = 12;
+export const SLOT_LOCK_SIZE = 4;
+
 // ── Policy table ───────────────────────────────────────────────────────────────────────────────
 // Options shared by many slots live once here; a slot names its record by index (u8). The first
 // 24 bytes mean the same for every kind, so windows roll alike.

@@ -38,6 +38,7 @@ export function createWasmEngine(bytes: number): Engine {
   const memory = exports.memory;
   const engine: Engine = {
     name: "wasm",
+    shared: false,
     core: exports,
     buffer: () => memory.buffer,
     grow(target) {
