@@ -7,7 +7,7 @@
 
 import { saturate } from "./counter";
 import {
-  CALL_FAILURE, CALL_SLOW, CHANGED, DECISION_DROP, DECISION_PASS, DECISION_TOO_MANY, FLAG_PASS, FLAG_PASS_ANY_TIME, FLAG_THREE_STATE,
+  CALL_FAILURE, CALL_SLOW, CHANGED, CHANGED_FROM_SHIFT, CHANGED_TO_SHIFT, DECISION_DROP, DECISION_PASS, DECISION_TOO_MANY, FLAG_PASS, FLAG_PASS_ANY_TIME, FLAG_THREE_STATE,
   MODE_DISABLED, MODE_FORCED_OPEN, MODE_METRICS_ONLY, MODE_NORMAL, OUTCOME_EXCLUDED, OUTCOME_FAILURE, OUTCOME_SUCCESS,
   POLICY_BACKOFF, POLICY_HALF_OPEN_MAX_CALLS, POLICY_HALF_OPEN_SUCCESSES, POLICY_MAX_OPEN_MS, POLICY_MIN_REQUESTS,
   POLICY_OPEN_MS, POLICY_RECORD_SIZE, POLICY_SLOW_CALL_MS, POLICY_TABLE_OFFSET, POLICY_THRESHOLD, POLICY_TRIP,
@@ -77,7 +77,8 @@ export function catchUp(slot: u32, policy: u32, now: f64): void {
 }
 
 /** Moves to `state` at `now`: a new generation, counts and window cleared, no probes in flight. */
-export function transition(slot: u32, policy: u32, state: u32, now: f64): void {
+export function transition(slot: u32, policy: u32, state: u32, now: f64): i32 {
+  const from = <i32>load<u8>(slot + TS_STATE);
   const generation = load<u16>(slot + SLOT_GEN) + 1;
   memory.fill(slot + TS_REQUESTS, 0, 8); // requests, successes
   memory.fill(slot + TS_FAILURES, 0, 20); // failures … slowCalls
@@ -88,13 +89,19 @@ export function transition(slot: u32, policy: u32, state: u32, now: f64): void {
   store<u8>(slot + SLOT_PENDING, 0);
   store<f64>(slot + TS_CHANGED_AT, now);
   updateFlags(slot);
+  return changed(from, state);
+}
+
+/** CHANGED with the states a transition left and entered (at CHANGED_FROM_SHIFT, CHANGED_TO_SHIFT). */
+export function changed(from: i32, to: u32): i32 {
+  return CHANGED | (from << CHANGED_FROM_SHIFT) | (<i32>to << CHANGED_TO_SHIFT);
 }
 
 /**
  * Opens: for openMs · backoff^reopens (by repeated products, identical in both engines), at most
  * maxOpenMs, and at least `atLeastMs`; each opening without a clean close raises the exponent.
  */
-export function open(slot: u32, policy: u32, now: f64, atLeastMs: f64): void {
+export function open(slot: u32, policy: u32, now: f64, atLeastMs: f64): i32 {
   const reopens = <u32>load<u8>(slot + TS_REOPENS);
   const backoff = load<f64>(policy + POLICY_BACKOFF);
   const maxOpenMs = load<f64>(policy + POLICY_MAX_OPEN_MS);
@@ -102,15 +109,17 @@ export function open(slot: u32, policy: u32, now: f64, atLeastMs: f64): void {
   for (let i: u32 = 0; i < reopens && duration < maxOpenMs; i++) duration *= backoff;
   if (duration > maxOpenMs) duration = maxOpenMs;
   if (duration < atLeastMs) duration = atLeastMs;
-  transition(slot, policy, STATE_OPEN, now);
+  const code = transition(slot, policy, STATE_OPEN, now);
   store<f64>(slot + TS_OPEN_UNTIL, now + duration);
   if (reopens < 255) store<u8>(slot + TS_REOPENS, <u8>(reopens + 1));
+  return code;
 }
 
 /** Closes after a clean half-open: the backoff starts over. */
-export function close(slot: u32, policy: u32, now: f64): void {
-  transition(slot, policy, STATE_CLOSED, now);
+export function close(slot: u32, policy: u32, now: f64): i32 {
+  const code = transition(slot, policy, STATE_CLOSED, now);
   store<u8>(slot + TS_REOPENS, 0);
+  return code;
 }
 
 /** Whether the closed state's counts call for opening, by the policy's trip strategy. */
@@ -131,8 +140,7 @@ export function refreshThreeState(slot: u32, now: f64): i32 {
   catchUp(slot, policy, now);
   if (load<u8>(slot + TS_STATE) == STATE_OPEN && load<u8>(slot + TS_MODE) != MODE_DISABLED
     && now >= load<f64>(slot + TS_OPEN_UNTIL)) {
-    transition(slot, policy, STATE_HALF_OPEN, now);
-    return CHANGED;
+    return transition(slot, policy, STATE_HALF_OPEN, now);
   }
   return 0;
 }
@@ -176,20 +184,17 @@ export function recordThreeState(slot: u32, generation: u32, outcome: u32, durat
   const state = load<u8>(slot + TS_STATE);
   if (state == STATE_CLOSED) {
     if ((outcome == OUTCOME_FAILURE || slow) && shouldTrip(slot, policy)) {
-      open(slot, policy, now, 0);
-      return CHANGED;
+      return open(slot, policy, now, 0);
     }
   } else if (state == STATE_HALF_OPEN) {
     const inFlight = <u32>load<u16>(slot + TS_IN_FLIGHT);
     if (inFlight > 0) store<u16>(slot + TS_IN_FLIGHT, <u16>(inFlight - 1));
     if (outcome == OUTCOME_FAILURE || (slow && load<u8>(policy + POLICY_TRIP) == TRIP_SLOW_RATIO)) {
-      open(slot, policy, now, 0);
-      return CHANGED;
+      return open(slot, policy, now, 0);
     }
     if (outcome == OUTCOME_SUCCESS
       && load<u32>(slot + TS_CONSECUTIVE_SUCCESSES) >= <u32>load<u16>(policy + POLICY_HALF_OPEN_SUCCESSES)) {
-      close(slot, policy, now);
-      return CHANGED;
+      return close(slot, policy, now);
     }
   }
   return 0;
@@ -207,8 +212,7 @@ export function tripThreeState(slot: u32, atLeastMs: f64, now: f64): i32 {
     if (now + atLeastMs > load<f64>(slot + TS_OPEN_UNTIL)) store<f64>(slot + TS_OPEN_UNTIL, now + atLeastMs);
     return 0;
   }
-  open(slot, policy, now, atLeastMs);
-  return CHANGED;
+  return open(slot, policy, now, atLeastMs);
 }
 
 /** Sets the manual mode (MODE_NORMAL, MODE_FORCED_OPEN, MODE_DISABLED, MODE_METRICS_ONLY). */
@@ -222,10 +226,10 @@ export function forceState(slot: u32, state: u32, now: f64): i32 {
   const policy = policyOf(slot);
   catchUp(slot, policy, now);
   const was = <u32>load<u8>(slot + TS_STATE);
-  if (state == STATE_OPEN) open(slot, policy, now, 0);
-  else if (state == STATE_CLOSED) close(slot, policy, now);
-  else transition(slot, policy, state, now);
-  return was == state ? 0 : CHANGED;
+  const code = state == STATE_OPEN ? open(slot, policy, now, 0)
+    : state == STATE_CLOSED ? close(slot, policy, now)
+    : transition(slot, policy, state, now);
+  return was == state ? 0 : code;
 }
 
 /** Adds `delta` (+1 or −1) to the open isolation handles; any open handle rejects every call. */

@@ -267,7 +267,7 @@ export class BoxMemory {
   reserve(bytes: number): void {
     if (bytes > this.maxBytes) {
       throw new RangeError(
-        `breakerbox: the box needs ${bytes} bytes of memory, past its limit of ${this.maxBytes} (maxBytes); delete breakers or raise the limit`,
+        `breakerbox: the box needs ${bytes} bytes of memory, past its maxBytes of ${this.maxBytes}; delete breakers or raise maxBytes`,
       );
     }
     try {

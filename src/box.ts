@@ -60,14 +60,14 @@ export class BreakerBox {
     if (given !== undefined) {
       this.#memory = given.memory;
       this.#defaultPolicy = given.defaultPolicy;
-      this.#maxKeys = Infinity;
+      this.#maxKeys = 0; // unused: the subclass keeps its own keys
       given = undefined;
       return;
     }
     const isObject = typeof options === "object" && options !== null && !Array.isArray(options);
     const { maxKeys, maxBytes, shared, ...rest } = (isObject ? options : {}) as BreakerBoxOptions;
-    if (shared !== undefined && shared !== false) {
-      throw new TypeError("shared: true needs SharedBreakerBox, from 'breakerbox/shared'");
+    if (shared) {
+      throw new TypeError("shared: true needs SharedBreakerBox from 'breakerbox/shared'");
     }
     const checked = checkBreakerOptions("BreakerBox options", isObject ? rest : options);
     this.#maxKeys = maxKeys === undefined ? Infinity : checkInteger("maxKeys", maxKeys, 1, 2 ** 32);

@@ -3,7 +3,7 @@
 
 import { BoxMemory, STATE_NAMES, type SlotStats } from "./box-memory.js";
 import {
-  CHANGED, DECISION_MASK, DECISION_PASS, DECISION_TOO_MANY, KIND_ADAPTIVE, MODE_DISABLED, MODE_FORCED_OPEN,
+  CHANGED, CHANGED_FROM_SHIFT, CHANGED_STATE_MASK, CHANGED_TO_SHIFT, DECISION_MASK, DECISION_PASS, DECISION_TOO_MANY, KIND_ADAPTIVE, MODE_DISABLED, MODE_FORCED_OPEN,
   MODE_METRICS_ONLY, OUTCOME_EXCLUDED, OUTCOME_FAILURE, OUTCOME_SUCCESS, TS_CONSECUTIVE_FAILURES, TS_CONSECUTIVE_SUCCESSES, TS_EXCLUSIONS, TS_FAILURES, TS_ISOLATIONS, TS_MODE,
   TS_OPEN_UNTIL, TS_REQUESTS, TS_SLOW_CALLS, TS_STATE, TS_SUCCESSES,
 } from "./core/layout.js";
@@ -234,7 +234,7 @@ export class Breaker {
     const slot = this.#slot;
     const code = memory.decide(slot);
     if (code !== DECISION_PASS) {
-      if ((code & CHANGED) !== 0) this.#changed();
+      if ((code & CHANGED) !== 0) this.#changed(code);
       if ((code & DECISION_MASK) !== DECISION_PASS) {
         if (memory.onDrop !== undefined) this.#reportDrop();
         return 0;
@@ -344,7 +344,8 @@ export class Breaker {
     const memory = this.#memory;
     const slot = this.#slot;
     if (memory.kindOf(slot) === KIND_ADAPTIVE) return memory.core.dropProbability(slot, memory.now()) > 0 ? "open" : "closed";
-    if ((memory.core.refreshThreeState(slot, memory.now()) & CHANGED) !== 0) this.#changed();
+    const code = memory.core.refreshThreeState(slot, memory.now());
+    if ((code & CHANGED) !== 0) this.#changed(code);
     return this.#readState();
   }
 
@@ -532,21 +533,22 @@ export class Breaker {
     const slot = this.#slot;
     const duration = durationMs ?? (this.#timed ? memory.now() - issuedAt : NaN);
     if (openForMs === undefined) {
-      if ((memory.settle(slot, generation, outcome, duration) & CHANGED) !== 0) this.#changed();
+      const code = memory.settle(slot, generation, outcome, duration);
+      if ((code & CHANGED) !== 0) this.#changed(code);
       return;
     }
     // Accelerated tripping (openForMs checked by the caller), only for a permit of the current generation.
     const current = generation === memory.generation(slot);
     let code = memory.settle(slot, generation, outcome, duration);
     if (current && openForMs > 0) code |= memory.core.tripThreeState(slot, openForMs, memory.now());
-    if ((code & CHANGED) !== 0) this.#changed();
+    if ((code & CHANGED) !== 0) this.#changed(code);
   }
 
   #admit(): number {
     if (this.#released) throw releasedError(this.key);
     this.#used = true;
     const code = this.#memory.decide(this.#slot);
-    if ((code & CHANGED) !== 0) this.#changed();
+    if ((code & CHANGED) !== 0) this.#changed(code);
     if ((code & DECISION_MASK) !== DECISION_PASS && this.#memory.onDrop !== undefined) this.#reportDrop();
     return code;
   }
@@ -611,13 +613,17 @@ export class Breaker {
   }
 
   /** The slot changed state: tell the listeners, once per real change. A throwing listener is reported, not obeyed. */
-  #changed(): void {
+  #changed(code = 0): void {
     const extra = this.#extra;
     const listeners = extra?.listeners;
     if (listeners === undefined) return;
-    const from = extra!.known;
-    const to = this.#readState();
-    if (from === to) return;
+    let from = extra!.known;
+    let to = this.#readState();
+    if ((code & CHANGED) !== 0 && this.#memory.engine.shared) {
+      // Another thread may have moved the slot since: tell the transition the core made.
+      from = STATE_NAMES[(code >>> CHANGED_FROM_SHIFT) & CHANGED_STATE_MASK];
+      to = STATE_NAMES[(code >>> CHANGED_TO_SHIFT) & CHANGED_STATE_MASK];
+    } else if (from === to) return;
     extra!.known = to;
     for (const listener of [...listeners]) {
       try {

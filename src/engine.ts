@@ -42,8 +42,8 @@ export type EngineChoice = EngineName | "auto";
 
 export interface Engine {
   readonly name: EngineName;
-  /** Whether the memory is shared by threads (every operation then holds its slot's lock). */
-  readonly shared: boolean;
+  /** True when the memory is shared by threads (every operation then holds its slot's lock). */
+  readonly shared?: true;
   readonly core: Core;
   /** The memory's current buffer; a new object after every growth. */
   buffer(): ArrayBuffer;

@@ -316,3 +316,11 @@ export const DECISION_PASS = 1;
 export const DECISION_TOO_MANY = 2;
 export const DECISION_MASK = 15;
 export const CHANGED = 16;
+/**
+ * With CHANGED, the transition's states (STATE_*): bits 5–6 the state it left, bits 7–8 the state
+ * it entered. In a shared box another thread may move the slot again before the caller looks, so
+ * the events of a transition are told by what the core saw, under the slot's lock.
+ */
+export const CHANGED_FROM_SHIFT = 5;
+export const CHANGED_TO_SHIFT = 7;
+export const CHANGED_STATE_MASK = 3;

@@ -17,7 +17,6 @@ export function createJsEngine(bytes: number): Engine {
   let m: Views = view(new ArrayBuffer(bytes));
   return {
     name: "js",
-    shared: false,
     core: {
       initAdaptive: (slot, policyIndex, seed, now) => initAdaptive(m, slot, policyIndex, seed, now),
       allowAdaptive: (slot, now) => allowAdaptive(m, slot, now),

@@ -18,7 +18,6 @@ export function view(buffer: ArrayBuffer | SharedArrayBuffer): Views {
     u16: new Uint16Array(buffer),
     u32: new Uint32Array(buffer),
     f64: new Float64Array(buffer),
-    i32: undefined,
   };
 }
 

@@ -7,7 +7,7 @@
 
 import { saturate } from "./counter.js";
 import {
-  CALL_FAILURE, CALL_SLOW, CHANGED, DECISION_DROP, DECISION_PASS, DECISION_TOO_MANY, FLAG_PASS, FLAG_PASS_ANY_TIME, FLAG_THREE_STATE,
+  CALL_FAILURE, CALL_SLOW, CHANGED, CHANGED_FROM_SHIFT, CHANGED_TO_SHIFT, DECISION_DROP, DECISION_PASS, DECISION_TOO_MANY, FLAG_PASS, FLAG_PASS_ANY_TIME, FLAG_THREE_STATE,
   MODE_DISABLED, MODE_FORCED_OPEN, MODE_METRICS_ONLY, MODE_NORMAL, OUTCOME_EXCLUDED, OUTCOME_FAILURE, OUTCOME_SUCCESS,
   POLICY_BACKOFF, POLICY_HALF_OPEN_MAX_CALLS, POLICY_HALF_OPEN_SUCCESSES, POLICY_MAX_OPEN_MS, POLICY_MIN_REQUESTS,
   POLICY_OPEN_MS, POLICY_RECORD_SIZE, POLICY_SLOW_CALL_MS, POLICY_TABLE_OFFSET, POLICY_THRESHOLD, POLICY_TRIP,
@@ -78,7 +78,8 @@ export function catchUp(m: Views, slot: number, policy: number, now: number): vo
 }
 
 /** Moves to `state` at `now`: a new generation, counts and window cleared, no probes in flight. */
-export function transition(m: Views, slot: number, policy: number, state: number, now: number): void {
+export function transition(m: Views, slot: number, policy: number, state: number, now: number): number {
+  const from = m.u8[slot + TS_STATE];
   const generation = m.u16[(slot + SLOT_GEN) >>> 1] + 1;
   m.u8.fill(0, slot + TS_REQUESTS, slot + TS_REQUESTS + 8); // requests, successes
   m.u8.fill(0, slot + TS_FAILURES, slot + TS_FAILURES + 20); // failures … slowCalls
@@ -89,13 +90,19 @@ export function transition(m: Views, slot: number, policy: number, state: number
   m.u8[slot + SLOT_PENDING] = 0;
   m.f64[(slot + TS_CHANGED_AT) >>> 3] = now;
   updateFlags(m, slot);
+  return changed(from, state);
+}
+
+/** CHANGED with the states a transition left and entered (at CHANGED_FROM_SHIFT, CHANGED_TO_SHIFT). */
+export function changed(from: number, to: number): number {
+  return CHANGED | (from << CHANGED_FROM_SHIFT) | (to << CHANGED_TO_SHIFT);
 }
 
 /**
  * Opens: for openMs · backoff^reopens (by repeated products, identical in both engines), at most
  * maxOpenMs, and at least `atLeastMs`; each opening without a clean close raises the exponent.
  */
-export function open(m: Views, slot: number, policy: number, now: number, atLeastMs: number): void {
+export function open(m: Views, slot: number, policy: number, now: number, atLeastMs: number): number {
   const reopens = m.u8[slot + TS_REOPENS];
   const backoff = m.f64[(policy + POLICY_BACKOFF) >>> 3];
   const maxOpenMs = m.f64[(policy + POLICY_MAX_OPEN_MS) >>> 3];
@@ -103,15 +110,17 @@ export function open(m: Views, slot: number, policy: number, now: number, atLeas
   for (let i = 0; i < reopens && duration < maxOpenMs; i++) duration *= backoff;
   if (duration > maxOpenMs) duration = maxOpenMs;
   if (duration < atLeastMs) duration = atLeastMs;
-  transition(m, slot, policy, STATE_OPEN, now);
+  const code = transition(m, slot, policy, STATE_OPEN, now);
   m.f64[(slot + TS_OPEN_UNTIL) >>> 3] = now + duration;
   if (reopens < 255) m.u8[slot + TS_REOPENS] = reopens + 1;
+  return code;
 }
 
 /** Closes after a clean half-open: the backoff starts over. */
-export function close(m: Views, slot: number, policy: number, now: number): void {
-  transition(m, slot, policy, STATE_CLOSED, now);
+export function close(m: Views, slot: number, policy: number, now: number): number {
+  const code = transition(m, slot, policy, STATE_CLOSED, now);
   m.u8[slot + TS_REOPENS] = 0;
+  return code;
 }
 
 /** Whether the closed state's counts call for opening, by the policy's trip strategy. */
@@ -132,8 +141,7 @@ export function refreshThreeState(m: Views, slot: number, now: number): number {
   catchUp(m, slot, policy, now);
   if (m.u8[slot + TS_STATE] === STATE_OPEN && m.u8[slot + TS_MODE] !== MODE_DISABLED
     && now >= m.f64[(slot + TS_OPEN_UNTIL) >>> 3]) {
-    transition(m, slot, policy, STATE_HALF_OPEN, now);
-    return CHANGED;
+    return transition(m, slot, policy, STATE_HALF_OPEN, now);
   }
   return 0;
 }
@@ -177,20 +185,17 @@ export function recordThreeState(m: Views, slot: number, generation: number, out
   const state = m.u8[slot + TS_STATE];
   if (state === STATE_CLOSED) {
     if ((outcome === OUTCOME_FAILURE || slow) && shouldTrip(m, slot, policy)) {
-      open(m, slot, policy, now, 0);
-      return CHANGED;
+      return open(m, slot, policy, now, 0);
     }
   } else if (state === STATE_HALF_OPEN) {
     const inFlight = m.u16[(slot + TS_IN_FLIGHT) >>> 1];
     if (inFlight > 0) m.u16[(slot + TS_IN_FLIGHT) >>> 1] = inFlight - 1;
     if (outcome === OUTCOME_FAILURE || (slow && m.u8[policy + POLICY_TRIP] === TRIP_SLOW_RATIO)) {
-      open(m, slot, policy, now, 0);
-      return CHANGED;
+      return open(m, slot, policy, now, 0);
     }
     if (outcome === OUTCOME_SUCCESS
       && m.u32[(slot + TS_CONSECUTIVE_SUCCESSES) >>> 2] >= m.u16[(policy + POLICY_HALF_OPEN_SUCCESSES) >>> 1]) {
-      close(m, slot, policy, now);
-      return CHANGED;
+      return close(m, slot, policy, now);
     }
   }
   return 0;
@@ -208,8 +213,7 @@ export function tripThreeState(m: Views, slot: number, atLeastMs: number, now: n
     if (now + atLeastMs > m.f64[(slot + TS_OPEN_UNTIL) >>> 3]) m.f64[(slot + TS_OPEN_UNTIL) >>> 3] = now + atLeastMs;
     return 0;
   }
-  open(m, slot, policy, now, atLeastMs);
-  return CHANGED;
+  return open(m, slot, policy, now, atLeastMs);
 }
 
 /** Sets the manual mode (MODE_NORMAL, MODE_FORCED_OPEN, MODE_DISABLED, MODE_METRICS_ONLY). */
@@ -223,10 +227,10 @@ export function forceState(m: Views, slot: number, state: number, now: number): 
   const policy = policyOf(m, slot);
   catchUp(m, slot, policy, now);
   const was = m.u8[slot + TS_STATE];
-  if (state === STATE_OPEN) open(m, slot, policy, now, 0);
-  else if (state === STATE_CLOSED) close(m, slot, policy, now);
-  else transition(m, slot, policy, state, now);
-  return was === state ? 0 : CHANGED;
+  const code = state === STATE_OPEN ? open(m, slot, policy, now, 0)
+    : state === STATE_CLOSED ? close(m, slot, policy, now)
+    : transition(m, slot, policy, state, now);
+  return was === state ? 0 : code;
 }
 
 /** Adds `delta` (+1 or −1) to the open isolation handles; any open handle rejects every call. */

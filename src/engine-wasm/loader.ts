@@ -38,7 +38,6 @@ export function createWasmEngine(bytes: number): Engine {
   const memory = exports.memory;
   const engine: Engine = {
     name: "wasm",
-    shared: false,
     core: exports,
     buffer: () => memory.buffer,
     grow(target) {
