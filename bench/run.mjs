@@ -23,6 +23,11 @@ if (subject === "") {
     bundle: true, format: "esm", platform: "node", target: "node20", outfile, logLevel: "warning",
     external: ["cockatiel", "opossum"],
   });
+  await build({
+    entryPoints: [new URL("./thread-worker.ts", import.meta.url).pathname],
+    bundle: true, format: "esm", platform: "node", target: "node20", outfile: outfile.replace("workloads.mjs", "thread-worker.mjs"),
+    logLevel: "warning",
+  });
 }
 const w = await import(outfile);
 const gc = globalThis.gc ?? (() => {});
@@ -104,6 +109,40 @@ const floor = ns("2 await do(asyncFn)", "floor");
 const best2 = Math.min(ns("2 await do(asyncFn)", "wasm"), ns("2 await do(asyncFn)", "js"));
 out(`Awaited do() is ${(best2 / floor).toFixed(2)}× the \`await fn()\` floor.`);
 out();
+
+// ── Shared boxes ──────────────────────────────────────────────────────────────────────────────
+out("A box shared by threads (`SharedBreakerBox`), used by one thread: every settlement goes to the core under the slot's lock. "
+  + "ns per operation, and the cost over the same operation on a box of one thread:");
+out();
+out("| workload | shared wasm | shared js | wasm/js | shared/unshared, wasm | shared/unshared, js |");
+out("|---|---|---|---|---|---|");
+for (const [sharedName, plainName] of w.SHARED_PAIRS) {
+  out(`| ${sharedName} | ${cell(sharedName, "wasm")} | ${cell(sharedName, "js")} | ${ratio(ns(sharedName, "wasm"), ns(sharedName, "js"))} | `
+    + `${ratio(ns(sharedName, "wasm"), ns(plainName, "wasm"))} | ${ratio(ns(sharedName, "js"), ns(plainName, "js"))} |`);
+}
+out();
+{
+  const ops = quick ? 200_000 : 4_000_000;
+  const rows = [];
+  for (const engine of ["wasm", "js"]) {
+    const median = async (workers, shared) => {
+      const runs = [];
+      for (let i = 0; i < (quick ? 1 : 5); i++) runs.push(await w.threadThroughput(engine, workers, ops, shared));
+      return runs.sort((a, b) => a - b)[runs.length >> 1];
+    };
+    const one = await median(1, true);
+    const two = await median(2, true);
+    const apart = await median(2, false);
+    rows.push(`| ${engine} | ${(one / 1e6).toFixed(2)} M/s | ${(two / 1e6).toFixed(2)} M/s | ${(two / one).toFixed(2)}× | ${(apart / 1e6).toFixed(2)} M/s |`);
+  }
+  out(`Worker threads, each doing ${ops.toLocaleString("en")} tryAcquire + accept pairs round-robin over the same 4 keys of one shared box `
+    + `(median of ${quick ? 1 : 5} runs, operations per second over the wall time; ${cpus().length} cores):`);
+  out();
+  out("| engine | 1 worker | 2 workers, same keys | 2 / 1 | 2 workers, a box each (no sharing) |");
+  out("|---|---|---|---|---|");
+  for (const row of rows) out(row);
+  out();
+}
 
 // ── Creation, memory, idle CPU ─────────────────────────────────────────────────────────────────
 out("| breakers created | subject | policy | time | core memory / breaker | JS heap / breaker | idle CPU holding them |");

@@ -5,6 +5,7 @@ import { SLOTS_OFFSET } from "../src/core/layout.js";
 import { clockReads } from "../src/clock.js";
 import { checkPolicy } from "../src/options.js";
 import { Breaker, BreakerBox } from "../src/index.js";
+import { SharedBreakerBox } from "../src/shared.js";
 import type { EngineName } from "../src/engine.js";
 import { guard, INCUMBENTS, type Guard, type Incumbent } from "./incumbents.js";
 
@@ -140,7 +141,65 @@ export function breakerboxWorkloads(engine: EngineName): Workload[] {
     a("4 10k keys: await box.do(randomKey, asyncFn)", ASYNC_OPS, async () => {
       for (let i = 0; i < ASYNC_OPS; i++) sink += await box.do(KEYS[picks[pick++ & 0xffff]], resolved);
     }),
+    ...sharedWorkloads(engine, picks),
   ];
+}
+
+/** Workload 5: the same operations on a box shared by threads, here used by one. */
+function sharedWorkloads(engine: EngineName, picks: Uint16Array): Workload[] {
+  const box = new SharedBreakerBox({ engine, maxKeys: KEYS.length });
+  const breaker = box.get("one");
+  const consecutive = box.get("consecutive", { trip: { consecutiveFailures: 5 } });
+  for (const key of KEYS) box.get(key);
+  let pick = 0;
+  const s = (name: string, run: () => void): Workload => ({ name, subject: engine, ops: OPS, run });
+  return [
+    s("5 shared box: tryAcquire + accept", () => {
+      for (let i = 0; i < OPS; i++) breaker.accept(breaker.tryAcquire());
+    }),
+    s("5 shared box: three-state, consecutive failures: tryAcquire + accept", () => {
+      for (let i = 0; i < OPS; i++) consecutive.accept(consecutive.tryAcquire());
+    }),
+    s("5 shared box, 10k keys: get(randomKey) + tryAcquire + accept", () => {
+      for (let i = 0; i < OPS; i++) {
+        const b = box.get(KEYS[picks[pick++ & 0xffff]]);
+        b.accept(b.tryAcquire());
+      }
+    }),
+  ];
+}
+
+/** Rows of workload 5 and the non-shared rows they compare with. */
+export const SHARED_PAIRS: [string, string][] = [
+  ["5 shared box: tryAcquire + accept", "1 sync: tryAcquire + accept (zero-allocation)"],
+  ["5 shared box: three-state, consecutive failures: tryAcquire + accept", "1 sync: three-state, consecutive failures: tryAcquire + accept"],
+  ["5 shared box, 10k keys: get(randomKey) + tryAcquire + accept", "4 10k keys: get(randomKey) + tryAcquire + accept"],
+];
+
+/**
+ * Workload 7: `workers` worker threads, each doing `ops` tryAcquire + accept pairs round-robin over
+ * the same 4 keys of one shared box (or, with `shared` false, each on a box of its own: the
+ * no-contention reference). Returns operations per second over the wall time from the common
+ * start to the last worker's end.
+ */
+export async function threadThroughput(engine: EngineName, workers: number, ops: number, shared: boolean): Promise<number> {
+  const { Worker } = await import("node:worker_threads");
+  const box = new SharedBreakerBox({ engine, maxKeys: 16 });
+  for (let k = 0; k < 4; k++) box.get(`upstream-${k}`);
+  const start = new SharedArrayBuffer(8);
+  const flag = new Int32Array(start);
+  const url = new URL("./thread-worker.mjs", import.meta.url);
+  const threads = Array.from({ length: workers }, () => new Worker(url, { workerData: { handle: box.share(), engine, ops, shared, start } }));
+  const done = threads.map((t) => new Promise<{ begin: number; end: number }>((resolve, reject) => {
+    t.once("message", resolve);
+    t.once("error", reject);
+  }));
+  while (Atomics.load(flag, 1) < workers) await new Promise((resolve) => setTimeout(resolve, 1));
+  Atomics.store(flag, 0, 1);
+  const times = await Promise.all(done);
+  await Promise.all(threads.map((t) => t.terminate()));
+  const wall = Math.max(...times.map((t) => t.end)) - Math.min(...times.map((t) => t.begin));
+  return (workers * ops) / (wall / 1000);
 }
 
 /** The same awaited workloads on an incumbent, and the floor (no breaker). */

@@ -24,7 +24,7 @@ import {
 } from "./core/layout.js";
 import type { Engine } from "./engine.js";
 import { createSharedJsEngine } from "./engine-js/index.js";
-import type { GrowableSharedArrayBuffer } from "./engine-js/memory.js";
+import { fixedView, type GrowableSharedArrayBuffer } from "./engine-js/memory.js";
 import { createSharedWasmEngine, createSharedWasmMemory } from "./engine-wasm/threads.js";
 import type { Policy } from "./options.js";
 
@@ -76,9 +76,6 @@ function hashKey(key: string): number {
 }
 
 export class SharedBoxMemory extends BoxMemory {
-  protected override pendingLimit = 0;
-  protected override lockBytes = SLOT_LOCK_SIZE;
-  protected override statsChunk = SCRATCH_RECORDS;
   /** The memory object a handle carries. */
   readonly shared: WebAssembly.Memory | SharedArrayBuffer;
   /** This thread's stats scratch (a pseudo-slot), made by its first sweep. */
@@ -88,6 +85,11 @@ export class SharedBoxMemory extends BoxMemory {
 
   private constructor(engine: Engine, shared: WebAssembly.Memory | SharedArrayBuffer, clock: (() => number) | undefined, seed: number) {
     super(engine, clock, seed, 0);
+    // Assigned, not redeclared: redefining a base class's field on the instance would turn the
+    // object's properties into a dictionary in V8, and every `this.u8` on the hot path with them.
+    this.pendingLimit = 0;
+    this.lockBytes = SLOT_LOCK_SIZE;
+    this.statsChunk = SCRATCH_RECORDS;
     this.shared = shared;
   }
 
@@ -280,6 +282,17 @@ export class SharedBoxMemory extends BoxMemory {
   protected override statsScratch(): number {
     if (this.scratch === 0) this.scratch = this.locked(() => this.allocateLocked(SCRATCH_POLICY));
     return this.scratch + SCRATCH_HEADER;
+  }
+
+  /** Views of a fixed length (see fixedView in src/engine-js/memory.ts), renewed after any growth. */
+  protected override refreshViews(): void {
+    const buffer = this.engine.buffer() as unknown as SharedArrayBuffer;
+    const views = fixedView(buffer);
+    this.buffer = buffer as unknown as ArrayBuffer;
+    this.u8 = views.u8;
+    this.u16 = views.u16;
+    this.u32 = views.u32;
+    this.f64 = views.f64;
   }
 
   /** Makes sure this thread's views reach `end` (another thread may have grown the memory). */

@@ -45,7 +45,8 @@ describe.each(["wasm", "js"] as const)("a shared box on the %s engine", (engine)
     expect(box.engine).toBe(engine);
     expect(box).toBeInstanceOf(BreakerBox);
     const handle = box.share();
-    expect(handle.memory.buffer ?? handle.memory).toBeInstanceOf(SharedArrayBuffer);
+    const memory = handle.memory instanceof WebAssembly.Memory ? handle.memory.buffer : handle.memory;
+    expect(memory).toBeInstanceOf(SharedArrayBuffer);
   });
 
   it("counts every settlement of 4 workers × 1,000,000 mixed operations on the same keys (three-state)", async () => {

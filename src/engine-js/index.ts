@@ -7,7 +7,7 @@ import { POLICY_SLOT_SIZE, STATS_RECORD_SIZE } from "../core/layout.js";
 import type { Engine } from "../engine.js";
 import { allowAdaptive, dropProbability, initAdaptive, recordAdaptive } from "./adaptive.js";
 import { acquire, acquireAs, release } from "./lock.js";
-import { view, type GrowableSharedArrayBuffer, type Views } from "./memory.js";
+import { fixedView, view, type GrowableSharedArrayBuffer, type Views } from "./memory.js";
 import { allow, record } from "./slot.js";
 import { policyOf } from "./window.js";
 import { countDropping, sweepStats } from "./sweep.js";
@@ -49,8 +49,7 @@ export function createJsEngine(bytes: number): Engine {
  * slot's lock.
  */
 export function createSharedJsEngine(buffer: GrowableSharedArrayBuffer): Engine {
-  const m: Views = view(buffer);
-  m.i32 = new Int32Array(buffer);
+  let m: Views = fixedView(buffer);
   return {
     name: "js",
     shared: true,
@@ -141,13 +140,19 @@ export function createSharedJsEngine(buffer: GrowableSharedArrayBuffer): Engine 
         return written;
       },
     },
-    buffer: () => buffer as unknown as ArrayBuffer,
+    // The facade asks for the buffer whenever it finds the memory grown (by any thread), and
+    // uses no slot past what its views reach: the engine's views are renewed with its own.
+    buffer() {
+      if (buffer.byteLength !== m.u8.length) m = fixedView(buffer);
+      return buffer as unknown as ArrayBuffer;
+    },
     grow(target) {
       if (target <= buffer.byteLength) return;
       if (target > buffer.maxByteLength) {
         throw new RangeError(`breakerbox: a shared box's memory cannot exceed ${buffer.maxByteLength} bytes (asked for ${target})`);
       }
       buffer.grow(target);
+      m = fixedView(buffer);
     },
   };
 }
