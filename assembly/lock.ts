@@ -1,37 +1,67 @@
 // Per-slot locks of a shared box (the threads build). Mirrored by src/engine-js/lock.ts.
 //
-// A slot of a shared box ends in a u32 lock word (layout: SLOT_LOCK_SIZE). Every exported core
-// operation holds the lock of the slot it works on for its whole length, so a roll, a fold, a
-// count or a state change is one indivisible step for every thread, and a state transition has
-// exactly one winner: the thread whose call made it gets CHANGED. Inside the lock the code is the
-// same plain loads and stores as in a box of one thread; the lock's compare-and-swap and atomic
-// store order them for the next holder.
+// A slot of a shared box ends in a u32 lock word (layout: SLOT_LOCK_SIZE):
 //
-// The critical sections are short and bounded (at most one walk of a window), so a waiter spins.
-// Only assembly/threads.ts uses them; in a build without threads (ASC_FEATURE_THREADS false) they
+//   bit 0       held: every exported core operation holds it for its whole length, so a roll, a
+//               fold, a count or a state change is one indivisible step for every thread, and a
+//               state transition has exactly one winner (the thread whose call made it gets CHANGED)
+//   bits 8–31   successes the facade counted on an adaptive slot without the core (an atomic add
+//               of 256, lock-free, while the slot passes for the current bucket); whoever takes
+//               the lock next folds them into the window first, as `pending` is folded in a box of
+//               one thread
+//
+// Inside the lock the code is the same plain loads and stores as in a box of one thread; the
+// lock's compare-and-swap and its atomic release order them for the next holder. The critical
+// sections are short and bounded (at most one walk of a window), so a waiter spins.
+//
+// Only assembly/threads.ts uses these; in a build without threads (ASC_FEATURE_THREADS false) they
 // would compile to nothing.
 
-import { POLICY_RECORD_SIZE, POLICY_SLOT_SIZE, POLICY_TABLE_OFFSET, SLOT_LOCK_SIZE, SLOT_POLICY } from "../src/core/layout";
+import {
+  FLAG_THREE_STATE, POLICY_RECORD_SIZE, POLICY_SLOT_SIZE, POLICY_TABLE_OFFSET, SLOT_FLAGS, SLOT_LOCK_SIZE, SLOT_POLICY,
+} from "../src/core/layout";
+import { updatePass } from "./adaptive";
+import { addSuccesses, policyOf } from "./window";
 
 /** Address of the lock word of a slot under policy record `policyIndex`. */
 export function lockOf(slot: u32, policyIndex: u32): u32 {
   return slot + <u32>load<u16>(POLICY_TABLE_OFFSET + policyIndex * POLICY_RECORD_SIZE + POLICY_SLOT_SIZE) - SLOT_LOCK_SIZE;
 }
 
-/** Takes the lock of `slot` (whose policy byte is set); returns the lock's address for `release`. */
+/**
+ * Takes the lock of `slot` (whose policy byte is set) and folds the successes counted in the lock
+ * word into the current bucket. Returns the lock's address for `release`.
+ */
 export function acquire(slot: u32): u32 {
-  return acquireAs(slot, <u32>load<u8>(slot + SLOT_POLICY));
-}
-
-/** Takes the lock of `slot` as a slot of policy record `policyIndex` (for a slot being initialised). */
-export function acquireAs(slot: u32, policyIndex: u32): u32 {
   if (!ASC_FEATURE_THREADS) return 0;
-  const lock = lockOf(slot, policyIndex);
-  while (atomic.cmpxchg<u32>(lock, 0, 1) != 0) { /* spin: the holder is a few hundred instructions from done */ }
+  const lock = lockOf(slot, <u32>load<u8>(slot + SLOT_POLICY));
+  const counted = take(lock) >> 8;
+  if (counted != 0 && (load<u8>(slot + SLOT_FLAGS) & FLAG_THREE_STATE) == 0) {
+    addSuccesses(slot, counted);
+    updatePass(slot, policyOf(slot));
+  }
   return lock;
 }
 
-/** Releases a lock `acquire` returned. */
+/**
+ * Takes the lock of `slot` as a slot of policy record `policyIndex`, for a slot being initialised:
+ * successes counted for the slot's previous window are dropped with it.
+ */
+export function acquireAs(slot: u32, policyIndex: u32): u32 {
+  if (!ASC_FEATURE_THREADS) return 0;
+  const lock = lockOf(slot, policyIndex);
+  take(lock);
+  return lock;
+}
+
+/** Spins until it sets the held bit, then takes the counted successes; returns the word it took them from. */
+export function take(lock: u32): u32 {
+  let word = atomic.load<u32>(lock);
+  while ((word & 1) != 0 || atomic.cmpxchg<u32>(lock, word, word | 1) != word) word = atomic.load<u32>(lock);
+  return atomic.and<u32>(lock, 1);
+}
+
+/** Releases a lock `acquire` returned, keeping any successes counted meanwhile. */
 export function release(lock: u32): void {
-  if (ASC_FEATURE_THREADS) atomic.store<u32>(lock, 0);
+  if (ASC_FEATURE_THREADS) atomic.and<u32>(lock, ~1);
 }

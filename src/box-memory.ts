@@ -137,7 +137,7 @@ export class BoxMemory {
    * With the default clock it is worked out once per clock reading; with a user clock, once per
    * distinct time the clock returns.
    */
-  private currentBucket(policy: number): number {
+  protected currentBucket(policy: number): number {
     if (this.clock === undefined) {
       const reading = tick();
       if (reading === this.lastTick && policy === this.lastPolicy) return this.lastBucket;

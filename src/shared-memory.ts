@@ -20,7 +20,8 @@ import {
   POLICY_HALF_OPEN_SUCCESSES, POLICY_K, POLICY_KIND, POLICY_MAX_OPEN_MS, POLICY_MIN_K, POLICY_MIN_REQUESTS,
   POLICY_OPEN_MS, POLICY_OUTAGE_BUCKETS, POLICY_PROTECTION, POLICY_RECORD_SIZE, POLICY_RECOVERY, POLICY_SLOT_SIZE,
   POLICY_SLOW_CALL_MS, POLICY_TABLE_OFFSET, POLICY_THRESHOLD, POLICY_TRIP, POLICY_WINDOW, POLICY_WINDOW_CALLS,
-  SLOTS_OFFSET, SLOT_ALIGN, SLOT_FLAGS, SLOT_LOCK_SIZE, SLOT_POLICY, STATS_RECORD_SIZE,
+  FLAG_THREE_STATE, OUTCOME_SUCCESS, SHARED_SUCCESS, SHARED_SUCCESS_LIMIT, SLOTS_OFFSET, SLOT_ALIGN, SLOT_BUCKET, SLOT_FLAGS, SLOT_GEN,
+  SLOT_LOCK_SIZE, SLOT_POLICY, STATS_RECORD_SIZE,
 } from "./core/layout.js";
 import type { Engine } from "./engine.js";
 import { createSharedJsEngine } from "./engine-js/index.js";
@@ -261,6 +262,27 @@ export class SharedBoxMemory extends BoxMemory {
     }
     Atomics.store(this.u32, BOX_TOP_OFFSET >>> 2, slot + size);
     return slot;
+  }
+
+  /**
+   * As BoxMemory's, but the fast path counts a success in the slot's lock word (an atomic add, no
+   * lock, no core call) and only on an adaptive slot: a three-state slot may change state between
+   * the look and the add, and a success meant for one state must not count in the next.
+   */
+  override settle(slot: number, generation: number, outcome: number, durationMs: number): number {
+    const u8 = this.u8;
+    if (outcome === OUTCOME_SUCCESS && (u8[slot + SLOT_FLAGS] & FLAG_THREE_STATE) === 0
+      && this.u16[(slot + SLOT_GEN) >>> 1] === generation) {
+      const policy = u8[slot + SLOT_POLICY];
+      if (this.u32[(slot + SLOT_BUCKET) >>> 2] === this.currentBucket(policy)) {
+        const lock = (slot + this.slotSize(policy) - SLOT_LOCK_SIZE) >>> 2;
+        if (Atomics.load(this.u32, lock) >>> 8 < SHARED_SUCCESS_LIMIT) {
+          Atomics.add(this.u32, lock, SHARED_SUCCESS);
+          return 0;
+        }
+      }
+    }
+    return this.core.record(slot, generation, outcome, durationMs, this.now());
   }
 
   override release(): void {

@@ -150,6 +150,21 @@ describe.each(["wasm", "js"] as const)("a shared box on the %s engine", (engine)
     expect(box.stats().map((s) => s.key).sort()).toEqual(["default", "made-there"]);
   });
 
+  it("counts successes in the lock word up to its limit, then through the core, and drops them on reset", () => {
+    let now = 1_000_000;
+    const box = new SharedBreakerBox({ engine, maxKeys: 4, now: () => now });
+    const breaker = box.get("busy");
+    for (let i = 0; i < 70_000; i++) breaker.accept(breaker.tryAcquire()); // past SHARED_SUCCESS_LIMIT (65535)
+    breaker.reject(breaker.tryAcquire());
+    expect(breaker.stats()).toMatchObject({ requests: 70_001, successes: 70_000, failures: 1 });
+    for (let i = 0; i < 10; i++) breaker.accept(breaker.tryAcquire());
+    now += 300; // the next bucket: counted successes are folded into theirs before the window moves
+    expect(box.stats()[0]).toMatchObject({ requests: 70_011, successes: 70_010 });
+    for (let i = 0; i < 10; i++) breaker.accept(breaker.tryAcquire());
+    breaker.reset();
+    expect(breaker.stats()).toMatchObject({ requests: 0, successes: 0 });
+  });
+
   it("says clearly what it cannot do", () => {
     const box = new SharedBreakerBox({ engine, maxKeys: 2 });
     box.get("one");

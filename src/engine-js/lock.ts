@@ -1,32 +1,55 @@
-// Per-slot locks of a shared box. Mirrors assembly/lock.ts.
+// Per-slot locks of a shared box. Mirrors assembly/lock.ts (see there for the lock word).
 //
 // The TypeScript engine's shared mode: `m.i32` is an Int32Array over the SharedArrayBuffer, and
-// `Atomics` takes the lock word at the end of the slot. Only the shared engine
-// (createSharedJsEngine) uses them; with `m.i32` undefined they do nothing.
+// `Atomics` works the lock word at the end of the slot. Only the shared engine
+// (createSharedJsEngine) uses these, always with `m.i32` set.
 
-import { POLICY_RECORD_SIZE, POLICY_SLOT_SIZE, POLICY_TABLE_OFFSET, SLOT_LOCK_SIZE, SLOT_POLICY } from "../core/layout.js";
+import {
+  FLAG_THREE_STATE, POLICY_RECORD_SIZE, POLICY_SLOT_SIZE, POLICY_TABLE_OFFSET, SLOT_FLAGS, SLOT_LOCK_SIZE, SLOT_POLICY,
+} from "../core/layout.js";
+import { updatePass } from "./adaptive.js";
 import type { Views } from "./memory.js";
+import { addSuccesses, policyOf } from "./window.js";
 
 /** Address of the lock word of a slot under policy record `policyIndex`. */
 export function lockOf(m: Views, slot: number, policyIndex: number): number {
   return slot + m.u16[(POLICY_TABLE_OFFSET + policyIndex * POLICY_RECORD_SIZE + POLICY_SLOT_SIZE) >>> 1] - SLOT_LOCK_SIZE;
 }
 
-/** Takes the lock of `slot` (whose policy byte is set); returns the lock's address for `release`. */
+/**
+ * Takes the lock of `slot` (whose policy byte is set) and folds the successes counted in the lock
+ * word into the current bucket. Returns the lock's address for `release`.
+ */
 export function acquire(m: Views, slot: number): number {
-  return acquireAs(m, slot, m.u8[slot + SLOT_POLICY]);
-}
-
-/** Takes the lock of `slot` as a slot of policy record `policyIndex` (for a slot being initialised). */
-export function acquireAs(m: Views, slot: number, policyIndex: number): number {
-  const i32 = m.i32;
-  if (i32 === undefined) return 0;
-  const lock = lockOf(m, slot, policyIndex);
-  while (Atomics.compareExchange(i32, lock >>> 2, 0, 1) !== 0) { /* spin: the holder is nearly done */ }
+  const lock = lockOf(m, slot, m.u8[slot + SLOT_POLICY]);
+  const counted = take(m, lock) >>> 8;
+  if (counted !== 0 && (m.u8[slot + SLOT_FLAGS] & FLAG_THREE_STATE) === 0) {
+    addSuccesses(m, slot, counted);
+    updatePass(m, slot, policyOf(m, slot));
+  }
   return lock;
 }
 
-/** Releases a lock `acquire` returned. */
+/**
+ * Takes the lock of `slot` as a slot of policy record `policyIndex`, for a slot being initialised:
+ * successes counted for the slot's previous window are dropped with it.
+ */
+export function acquireAs(m: Views, slot: number, policyIndex: number): number {
+  const lock = lockOf(m, slot, policyIndex);
+  take(m, lock);
+  return lock;
+}
+
+/** Spins until it sets the held bit, then takes the counted successes; returns the word it took them from. */
+export function take(m: Views, lock: number): number {
+  const i32 = m.i32!;
+  const at = lock >>> 2;
+  let word = Atomics.load(i32, at);
+  while ((word & 1) !== 0 || Atomics.compareExchange(i32, at, word, word | 1) !== word) word = Atomics.load(i32, at);
+  return Atomics.and(i32, at, 1);
+}
+
+/** Releases a lock `acquire` returned, keeping any successes counted meanwhile. */
 export function release(m: Views, lock: number): void {
-  if (m.i32 !== undefined) Atomics.store(m.i32, lock >>> 2, 0);
+  Atomics.and(m.i32!, lock >>> 2, ~1);
 }
