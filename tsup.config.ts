@@ -12,5 +12,7 @@ export default defineConfig({
   // Folds the layout constants into the code (readable, and ~0.5 KB smaller once a bundler minifies it).
   minifySyntax: true,
   treeshake: true,
+  // CJS shares chunks too, so a SharedBreakerBox from require("breakerbox/shared") is a BreakerBox of require("breakerbox").
+  splitting: true,
   external: ["prom-client", "@opentelemetry/api"],
 });

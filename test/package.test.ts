@@ -52,16 +52,21 @@ describe("package", () => {
     writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "consumer", private: true }));
     execFileSync("npm", ["install", "--no-audit", "--no-fund", "--offline", "--ignore-scripts", join(dir, tarball)], { cwd: dir, stdio: "ignore" });
     const cjs = execFileSync("node", ["-e", [
-      "const { Breaker } = require('breakerbox'); const http = require('breakerbox/http');",
+      "const { Breaker, BreakerBox } = require('breakerbox'); const http = require('breakerbox/http');",
+      "const { SharedBreakerBox } = require('breakerbox/shared');",
       "const b = new Breaker(); b.accept(b.tryAcquire());",
-      "console.log(b.engine, b.stats().successes, typeof http.breakerFetch);",
+      "const shared = new SharedBreakerBox({ maxKeys: 4 });",
+      "console.log(b.engine, b.stats().successes, typeof http.breakerFetch, shared.engine, shared instanceof BreakerBox);",
     ].join("\n")], { cwd: dir, encoding: "utf8" });
-    expect(cjs.trim()).toBe("wasm 1 function");
+    // One copy of the classes across entries (CJS chunks too): a shared box is a BreakerBox.
+    expect(cjs.trim()).toBe("wasm 1 function wasm true");
     const esm = execFileSync("node", ["--input-type=module", "-e", [
       "import { Breaker, BreakerBox } from 'breakerbox'; import { nodeMiddleware } from 'breakerbox/http';",
+      "import { SharedBreakerBox } from 'breakerbox/shared';",
       "const b = new BreakerBox({ engine: 'js' }); b.get('k').accept(b.get('k').tryAcquire());",
-      "console.log(b.engine, b.get('k').stats().successes, typeof nodeMiddleware, new Breaker().engine);",
+      "const shared = new SharedBreakerBox({ engine: 'js', maxKeys: 4 });",
+      "console.log(b.engine, b.get('k').stats().successes, typeof nodeMiddleware, new Breaker().engine, shared instanceof BreakerBox);",
     ].join("\n")], { cwd: dir, encoding: "utf8" });
-    expect(esm.trim()).toBe("js 1 function wasm");
+    expect(esm.trim()).toBe("js 1 function wasm true");
   }, 60_000);
 });
