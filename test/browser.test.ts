@@ -50,6 +50,11 @@ describe.skipIf(!present)("in Chromium", () => {
     });
     server = await serve({ "/dist/": dist, "/test/": join(root, "test/browser"), "/app/": join(app, "out") }, {
       "/": { html: '<!doctype html><script type="module" src="/test/page.js"></script>' },
+      "/shared": {
+        html: '<!doctype html><script type="module" src="/test/shared.js"></script>',
+        headers: { "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" },
+      },
+      "/unshared": { html: '<!doctype html><script type="module" src="/test/unshared.js"></script>' },
       "/csp": {
         html: '<!doctype html><script type="module" src="/test/csp.js"></script>',
         headers: { "content-security-policy": "default-src 'self'; script-src 'self'" },
@@ -67,13 +72,13 @@ describe.skipIf(!present)("in Chromium", () => {
     await server?.close();
   });
 
-  async function open(path: string): Promise<Result> {
+  async function open<T = Result>(path: string): Promise<T> {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on("pageerror", (error) => errors.push(error.message));
     await page.goto(server.url + path);
     await page.waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined, undefined, { timeout: 30_000 });
-    const result = await page.evaluate(() => (window as unknown as { result: Result }).result);
+    const result = await page.evaluate(() => (window as unknown as { result: T }).result);
     await page.close();
     expect(errors).toEqual([]);
     return result;
@@ -102,6 +107,33 @@ describe.skipIf(!present)("in Chromium", () => {
     expect(result.auto).toBe("js");
     expect(result.wasmError).toMatch(/could not be compiled here.*wasm-unsafe-eval.*engine: 'js' or 'auto'/);
     works(result);
+  });
+
+  interface SharedRun { engine: string; successes: number; failures: number; issuedSuccesses: number; issuedFailures: number; size: number; own: number[] }
+
+  it("a cross-origin isolated page shares one box with two Web Workers, on both engines", async () => {
+    const result = await open<{ isolated: boolean; available: boolean; error?: string; wasm: SharedRun; js: SharedRun }>("/shared");
+    expect(result.error).toBeUndefined();
+    expect(result.isolated).toBe(true);
+    expect(result.available).toBe(true);
+    for (const engine of ["wasm", "js"] as const) {
+      const run = result[engine];
+      expect(run.engine).toBe(engine);
+      expect(run.successes).toBe(run.issuedSuccesses);
+      expect(run.failures).toBe(run.issuedFailures);
+      expect(run.successes + run.failures).toBe(40_000);
+      expect(run.size).toBe(3);
+      expect(run.own).toEqual([20_000, 20_000]);
+    }
+  });
+
+  it("a page that is not cross-origin isolated gets a clear error for a shared box", async () => {
+    const result = await open<{ isolated: boolean; available: boolean; made?: boolean; errorName?: string; errorMessage?: string }>("/unshared");
+    expect(result.isolated).toBe(false);
+    expect(result.available).toBe(false);
+    expect(result.made).toBeUndefined();
+    expect(result.errorName).toBe("TypeError");
+    expect(result.errorMessage).toMatch(/cross-origin isolated.*Cross-Origin-Opener-Policy: same-origin.*Cross-Origin-Embedder-Policy: require-corp/);
   });
 
   it("a Vite bundle of an app importing the package runs", async () => {

@@ -30,7 +30,12 @@ export async function serve(roots: Record<string, string>, pages: Record<string,
       if (!file.startsWith(normalize(root))) break;
       try {
         const body = await readFile(file);
-        res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
+        // Files may be loaded by a cross-origin isolated page (COEP: require-corp) and its workers.
+        res.writeHead(200, {
+          "content-type": TYPES[extname(file)] ?? "application/octet-stream",
+          "cross-origin-resource-policy": "same-origin",
+          "cross-origin-embedder-policy": "require-corp",
+        });
         res.end(body);
         return;
       } catch {
