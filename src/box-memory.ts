@@ -88,7 +88,7 @@ export class BoxMemory {
   /** Successes the fast path may count in a slot's `pending`: none in a shared box, where every settlement goes to the core. */
   protected pendingLimit = PENDING_LIMIT;
   /** Bytes each slot adds to its policy's size: a shared box's lock word. */
-  protected lockBytes = 0;
+  lockBytes = 0;
   /** Stats records per sweep call, written into the scratch `statsScratch` gives. */
   protected statsChunk = STATS_CHUNK;
   private readonly freeSlots = new Map<number, number[]>();
@@ -267,7 +267,7 @@ export class BoxMemory {
   reserve(bytes: number): void {
     if (bytes > this.maxBytes) {
       throw new RangeError(
-        `breakerbox: the box needs ${bytes} bytes of memory, past its maxBytes of ${this.maxBytes}; delete breakers or raise maxBytes`,
+        `breakerbox: the box needs ${bytes} bytes, past its maxBytes of ${this.maxBytes}; delete breakers or raise maxBytes`,
       );
     }
     try {

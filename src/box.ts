@@ -50,7 +50,7 @@ export class BreakerBox {
   /** The same breakers by slot address, for sweeps: built by the first sweep, dropped on any change. */
   #bySlot: Map<number, Breaker> | undefined;
 
-  readonly #maxKeys: number;
+  readonly #maxKeys!: number; // unset on a subclass's memory (onMemory): SharedBreakerBox keeps its own keys
   /** With maxKeys: the CLOCK of breakers (their places), its hand, and the free places. */
   readonly #clock: (Breaker | null)[] = [];
   #hand = 0;
@@ -60,7 +60,6 @@ export class BreakerBox {
     if (given !== undefined) {
       this.#memory = given.memory;
       this.#defaultPolicy = given.defaultPolicy;
-      this.#maxKeys = 0; // unused: the subclass keeps its own keys
       given = undefined;
       return;
     }

@@ -619,8 +619,9 @@ export class Breaker {
     if (listeners === undefined) return;
     let from = extra!.known;
     let to = this.#readState();
-    if ((code & CHANGED) !== 0 && this.#memory.engine.shared) {
-      // Another thread may have moved the slot since: tell the transition the core made.
+    if ((code & CHANGED) !== 0 && this.#memory.lockBytes !== 0) {
+      // A shared box (its slots carry a lock word): another thread may have moved the slot since,
+      // so tell the transition the core made.
       from = STATE_NAMES[(code >>> CHANGED_FROM_SHIFT) & CHANGED_STATE_MASK];
       to = STATE_NAMES[(code >>> CHANGED_TO_SHIFT) & CHANGED_STATE_MASK];
     } else if (from === to) return;

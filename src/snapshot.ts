@@ -3,7 +3,7 @@
 
 import type { BoxMemory } from "./box-memory.js";
 import {
-  FLAG_FREE, KIND_ADAPTIVE, LAYOUT_VERSION, POLICY_BUCKET_MS, POLICY_RECORD_SIZE, POLICY_SLOT_SIZE, POLICY_TABLE_OFFSET, SLOT_BUCKET,
+  FLAG_FREE, KIND_ADAPTIVE, LAYOUT_VERSION, POLICY_BUCKET_MS, POLICY_RECORD_SIZE, POLICY_SLOT_SIZE, POLICY_TABLE_OFFSET, SLOT_ALIGN, SLOT_BUCKET,
   RECOVERY_FAST, SLOT_FLAGS, SLOT_GEN, SLOT_PENDING, SLOT_POLICY, TRIP_CONSECUTIVE, TRIP_FAILURE_COUNT, TRIP_FAILURE_RATIO,
   TS_ISOLATIONS, WINDOW_COUNT, WINDOW_TIME,
 } from "./core/layout.js";
@@ -57,8 +57,9 @@ function decode(text: string): Uint8Array {
   return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 }
 
+/** The bytes of a slot a snapshot holds: all of it but a shared box's lock word. */
 function slotSize(memory: BoxMemory, slot: number): number {
-  return memory.u16[(POLICY_TABLE_OFFSET + memory.u8[slot + SLOT_POLICY] * POLICY_RECORD_SIZE + POLICY_SLOT_SIZE) >>> 1];
+  return memory.u16[(POLICY_TABLE_OFFSET + memory.u8[slot + SLOT_POLICY] * POLICY_RECORD_SIZE + POLICY_SLOT_SIZE) >>> 1] - memory.lockBytes;
 }
 
 /** A snapshot of `slot` (brought up to date first, without changing its state). */
@@ -99,7 +100,9 @@ export function checkSnapshot(value: unknown): { snapshot: BreakerSnapshot; poli
 export function restoreSnapshot(memory: BoxMemory, slot: number, snapshot: BreakerSnapshot): void {
   const bytes = decode(snapshot.slot);
   const size = slotSize(memory, slot);
-  if (bytes.length !== size) {
+  // A shared box's slots are longer by a lock word, and so padded otherwise: the bytes past the
+  // policy's own are zero either way.
+  if (Math.abs(bytes.length - size) >= SLOT_ALIGN) {
     throw new RangeError(`initialState.slot has ${bytes.length} bytes; its policy's slots have ${size}`);
   }
   const policyIndex = memory.u8[slot + SLOT_POLICY];
@@ -107,7 +110,7 @@ export function restoreSnapshot(memory: BoxMemory, slot: number, snapshot: Break
   const current = memory.u32[(slot + SLOT_BUCKET) >>> 2];
   const bucketMs = memory.f64[(POLICY_TABLE_OFFSET + policyIndex * POLICY_RECORD_SIZE + POLICY_BUCKET_MS) >>> 3];
   const elapsed = Math.max(0, Math.floor((memory.now() - snapshot.savedAt) / bucketMs));
-  memory.u8.set(bytes, slot);
+  memory.u8.set(bytes.subarray(0, size), slot);
   memory.u8[slot + SLOT_POLICY] = policyIndex;
   memory.u16[(slot + SLOT_GEN) >>> 1] = generation;
   memory.u8[slot + SLOT_FLAGS] &= ~FLAG_FREE;

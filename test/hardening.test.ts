@@ -180,7 +180,7 @@ describe.each(engines)("memory and keys on the %s engine", (engine) => {
     } catch (e) {
       error = e;
     }
-    expect((error as Error).message).toMatch(/needs \d+ bytes of memory, past its maxBytes of 131072/);
+    expect((error as Error).message).toMatch(/needs \d+ bytes, past its maxBytes of 131072/);
     const fits = Math.floor((2 ** 17 - SLOTS_OFFSET) / 512);
     expect(made.length).toBe(fits);
     expect(box.size).toBe(fits);

@@ -165,6 +165,27 @@ describe.each(["wasm", "js"] as const)("a shared box on the %s engine", (engine)
     expect(breaker.stats()).toMatchObject({ requests: 0, successes: 0 });
   });
 
+  it("snapshots travel between shared and unshared boxes, without the lock word", () => {
+    let now = 5_000_000;
+    const plain = new BreakerBox({ engine, now: () => now });
+    const shared = new SharedBreakerBox({ engine, maxKeys: 8, now: () => now });
+    for (const policy of [{}, { trip: { consecutiveFailures: 3 } }, { trip: { failureRatio: 0.5 }, windowCalls: 10 }]) {
+      const key = JSON.stringify(policy);
+      const a = plain.get(key, policy);
+      for (let i = 0; i < 30; i++) a.accept(a.tryAcquire());
+      a.reject(a.tryAcquire());
+      const b = shared.get(key, { initialState: a.toJSON() });
+      expect(b.stats()).toMatchObject({ successes: a.stats().successes, failures: 1 });
+      b.reject(b.tryAcquire());
+      const c = new BreakerBox({ engine, now: () => now }).get(key, { initialState: b.toJSON() });
+      expect(c.stats()).toMatchObject({ successes: a.stats().successes, failures: 2 });
+      // The restored shared breaker still locks and counts: its lock word was not overwritten.
+      for (let i = 0; i < 5; i++) b.accept(b.tryAcquire());
+      expect(b.stats().successes).toBe(a.stats().successes + 5);
+    }
+    now += 1;
+  });
+
   it("says clearly what it cannot do", () => {
     const box = new SharedBreakerBox({ engine, maxKeys: 2 });
     box.get("one");

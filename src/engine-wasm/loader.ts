@@ -16,7 +16,7 @@ let compiled: WebAssembly.Module | undefined;
 export function compileCore(): WebAssembly.Module {
   if (compiled === undefined) {
     if (typeof WebAssembly !== "object") {
-      throw new Error("breakerbox: WebAssembly is not available in this environment; use engine: 'js' or 'auto'");
+      throw new Error("breakerbox: there is no WebAssembly here; use engine: 'js' or 'auto'");
     }
     try {
       compiled = new WebAssembly.Module(Uint8Array.from(CORE_WASM, (c) => c.charCodeAt(0)));

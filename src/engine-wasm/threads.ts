@@ -14,7 +14,7 @@ let compiled: WebAssembly.Module | undefined;
 function compileThreadsCore(): WebAssembly.Module {
   if (compiled === undefined) {
     if (typeof WebAssembly !== "object") {
-      throw new Error("breakerbox: WebAssembly is not available in this environment; use engine: 'js' for a shared box");
+      throw new Error("breakerbox: there is no WebAssembly here; use engine: 'js' for a shared box");
     }
     try {
       compiled = new WebAssembly.Module(Uint8Array.from(CORE_THREADS_WASM, (c) => c.charCodeAt(0)));
