@@ -143,7 +143,11 @@ export class SharedBoxMemory extends BoxMemory {
   /** This thread's view of a shared box's memory, from a handle another thread's `share()` made. */
   static attach(handle: ShareHandle, clock: (() => number) | undefined): SharedBoxMemory {
     requireSharedMemory();
-    const engine = handle.engine === "wasm"
+    const wasm = handle.engine === "wasm";
+    if (wasm ? !(handle.memory instanceof WebAssembly.Memory) : !(handle.memory instanceof SharedArrayBuffer)) {
+      throw new TypeError(`breakerbox: a handle for the ${handle.engine} engine carries a ${wasm ? "WebAssembly.Memory" : "SharedArrayBuffer"}; this one does not`);
+    }
+    const engine = wasm
       ? createSharedWasmEngine(handle.memory as WebAssembly.Memory)
       : createSharedJsEngine(handle.memory as GrowableSharedArrayBuffer);
     const u32 = new Uint32Array(engine.buffer());
@@ -359,8 +363,11 @@ export class SharedBoxMemory extends BoxMemory {
       const u32 = this.u32;
       const count = u32[BOX_KEY_COUNT_OFFSET >>> 2];
       const slots = u32[BOX_KEY_SLOTS_OFFSET >>> 2];
-      if (count >= slots / 2) {
-        throw new RangeError(`breakerbox: a shared box holds at most ${slots / 2} keys (maxKeys); it is full`);
+      const table = u32[BOX_KEYS_OFFSET >>> 2];
+      // maxKeys is not stored: the arena was sized from it.
+      const maxKeys = (u32[BOX_ARENA_END_OFFSET >>> 2] - table - slots * KEY_ENTRY_SIZE) / KEY_BYTES_PER_KEY;
+      if (count >= maxKeys) {
+        throw new RangeError(`breakerbox: a shared box holds at most ${maxKeys} keys (maxKeys); it is full`);
       }
       const at = u32[BOX_ARENA_TOP_OFFSET >>> 2];
       if (at + key.length * 2 > u32[BOX_ARENA_END_OFFSET >>> 2]) {
@@ -371,7 +378,6 @@ export class SharedBoxMemory extends BoxMemory {
       for (let i = 0; i < key.length; i++) this.u16[(at >>> 1) + i] = key.charCodeAt(i);
       u32[BOX_ARENA_TOP_OFFSET >>> 2] = at + key.length * 2;
       const hash = hashKey(key);
-      const table = u32[BOX_KEYS_OFFSET >>> 2];
       let entry = 0;
       for (let i = hash & (slots - 1); ; i = (i + 1) & (slots - 1)) {
         entry = table + i * KEY_ENTRY_SIZE;

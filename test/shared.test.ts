@@ -194,6 +194,10 @@ describe.each(["wasm", "js"] as const)("a shared box on the %s engine", (engine)
     expect(() => box.get("three")).toThrow(/at most 2 keys \(maxKeys\)/);
     expect(() => box.delete("one")).toThrow(/cannot delete/);
     expect(() => SharedBreakerBox.attach({} as ShareHandle)).toThrow(TypeError);
+    expect(() => SharedBreakerBox.attach({ ...box.share(), memory: new ArrayBuffer(8) } as unknown as ShareHandle)).toThrow(/carries a/);
+    const three = new SharedBreakerBox({ engine, maxKeys: 3 }); // a table of 8 entries, a limit of 3
+    for (const key of ["a", "b", "c"]) three.get(key);
+    expect(() => three.get("d")).toThrow(/at most 3 keys/);
     expect(() => SharedBreakerBox.attach(box.share(), { seed: 1 } as never)).toThrow(/unknown option "seed"/);
     expect(() => new SharedBreakerBox({ engine, maxKeys: 0 })).toThrow(/maxKeys/);
     expect(() => new SharedBreakerBox({ engine, maxKeys: 1 << 20, maxBytes: 1 << 20 })).toThrow(RangeError);
