@@ -147,7 +147,7 @@ export function breakerboxWorkloads(engine: EngineName): Workload[] {
 
 /** Workload 5: the same operations on a box shared by threads, here used by one. */
 function sharedWorkloads(engine: EngineName, picks: Uint16Array): Workload[] {
-  const box = new SharedBreakerBox({ engine, maxKeys: KEYS.length });
+  const box = new SharedBreakerBox({ engine, maxKeys: KEYS.length + 2 });
   const breaker = box.get("one");
   const consecutive = box.get("consecutive", { trip: { consecutiveFailures: 5 } });
   for (const key of KEYS) box.get(key);
