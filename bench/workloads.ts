@@ -179,17 +179,17 @@ export const SHARED_PAIRS: [string, string][] = [
 /**
  * Workload 7: `workers` worker threads, each doing `ops` tryAcquire + accept pairs round-robin over
  * the same 4 keys of one shared box (or, with `shared` false, each on a box of its own: the
- * no-contention reference). Returns operations per second over the wall time from the common
- * start to the last worker's end.
+ * no-contention reference), each thread holding back `successBatch` successes per breaker. Returns
+ * operations per second over the wall time from the common start to the last worker's end.
  */
-export async function threadThroughput(engine: EngineName, workers: number, ops: number, shared: boolean): Promise<number> {
+export async function threadThroughput(engine: EngineName, workers: number, ops: number, shared: boolean, successBatch = 1): Promise<number> {
   const { Worker } = await import("node:worker_threads");
   const box = new SharedBreakerBox({ engine, maxKeys: 16 });
   for (let k = 0; k < 4; k++) box.get(`upstream-${k}`);
   const start = new SharedArrayBuffer(8);
   const flag = new Int32Array(start);
   const url = new URL("./thread-worker.mjs", import.meta.url);
-  const threads = Array.from({ length: workers }, () => new Worker(url, { workerData: { handle: box.share(), engine, ops, shared, start } }));
+  const threads = Array.from({ length: workers }, () => new Worker(url, { workerData: { handle: box.share(), engine, ops, shared, start, successBatch } }));
   const done = threads.map((t) => new Promise<{ begin: number; end: number }>((resolve, reject) => {
     t.once("message", resolve);
     t.once("error", reject);

@@ -23,7 +23,7 @@ import {
   FLAG_THREE_STATE, OUTCOME_SUCCESS, SHARED_SUCCESS, SHARED_SUCCESS_LIMIT, SLOTS_OFFSET, SLOT_ALIGN, SLOT_BUCKET, SLOT_FLAGS, SLOT_GEN,
   SLOT_LOCK_SIZE, SLOT_POLICY, STATS_RECORD_SIZE,
 } from "./core/layout.js";
-import type { Engine } from "./engine.js";
+import type { Core, Engine } from "./engine.js";
 import { createSharedJsEngine } from "./engine-js/index.js";
 import { fixedView, type GrowableSharedArrayBuffer } from "./engine-js/memory.js";
 import { createSharedWasmEngine, createSharedWasmMemory } from "./engine-wasm/threads.js";
@@ -39,6 +39,8 @@ export const KEY_BYTES_PER_KEY = 64;
 const SCRATCH_POLICY = 0;
 const SCRATCH_SIZE = 65520; // the largest multiple of SLOT_ALIGN a u16 slot size holds
 const SCRATCH_HEADER = 16; // the pseudo-slot's policy and flags bytes stay readable to sweeps
+/** Breakers whose batched successes one thread can hold at once (a direct-mapped table). */
+const BATCH_WAYS = 1024;
 const SCRATCH_RECORDS = Math.floor((SCRATCH_SIZE - SCRATCH_HEADER - SLOT_LOCK_SIZE) / STATS_RECORD_SIZE);
 
 /** What `box.share()` returns: post it to a worker and pass it to `SharedBreakerBox.attach`. */
@@ -81,6 +83,13 @@ export class SharedBoxMemory extends BoxMemory {
   readonly shared: WebAssembly.Memory | SharedArrayBuffer;
   /** This thread's stats scratch (a pseudo-slot), made by its first sweep. */
   private scratch = 0;
+  /** Batched successes (see batchSuccesses): the batch size, and a direct-mapped table of held counts. */
+  private successBatch = 1;
+  private batchSlot: Uint32Array | undefined = undefined;
+  private batchCount: Uint32Array | undefined = undefined;
+  private held = 0;
+  private timer: unknown = undefined;
+  private unbatched: Core | undefined = undefined;
   /** Policy records this thread has decoded. */
   private knownPolicies = 0;
 
@@ -279,6 +288,18 @@ export class SharedBoxMemory extends BoxMemory {
       && this.u16[(slot + SLOT_GEN) >>> 1] === generation) {
       const policy = u8[slot + SLOT_POLICY];
       if (this.u32[(slot + SLOT_BUCKET) >>> 2] === this.currentBucket(policy)) {
+        if (this.successBatch > 1) {
+          const way = (slot >>> 4) & (BATCH_WAYS - 1);
+          const slots = this.batchSlot!;
+          if (slots[way] !== slot) {
+            if (slots[way] !== 0) this.publish(way);
+            slots[way] = slot;
+            this.held++;
+            if (this.timer === undefined) this.arm();
+          }
+          if (++this.batchCount![way] >= this.successBatch) this.publish(way);
+          return 0;
+        }
         const lock = (slot + this.slotSize(policy) - SLOT_LOCK_SIZE) >>> 2;
         if (Atomics.load(this.u32, lock) >>> 8 < SHARED_SUCCESS_LIMIT) {
           Atomics.add(this.u32, lock, SHARED_SUCCESS);
@@ -287,6 +308,92 @@ export class SharedBoxMemory extends BoxMemory {
       }
     }
     return this.core.record(slot, generation, outcome, durationMs, this.now());
+  }
+
+  // ── Batched successes (opt-in, per thread) ─────────────────────────────────────────────────────
+  //
+  // With `successBatch` n > 1 this thread holds back up to n − 1 successes per adaptive breaker
+  // before adding them to its lock word in one atomic add, so threads sharing a breaker do not pass
+  // its cache line back and forth on every call. Held successes are published: when the batch is
+  // full; before any core operation of this thread on that breaker (a failure, a drop decision, a
+  // window move: so this thread's own view is always exact); before this thread's sweeps and stats;
+  // by `flush()`; and within about a millisecond by an unref'd timer once the event loop turns.
+  // Other threads therefore see a breaker's successes up to n − 1 per thread, or ~1 ms, late. A
+  // reset drops the breaker's held successes with its window. A thread that ends without the event
+  // loop turning (or flush()) loses the successes it still holds.
+
+  /** Turns batching on for this thread (see above); `batch` is an integer ≥ 1 (1: off). */
+  batchSuccesses(batch: number): void {
+    this.successBatch = batch;
+    if (batch === 1 || this.batchSlot !== undefined) return;
+    this.batchSlot = new Uint32Array(BATCH_WAYS);
+    this.batchCount = new Uint32Array(BATCH_WAYS);
+    const core = this.core;
+    const batched: Core = {
+      initAdaptive: (slot, policyIndex, seed, now) => { this.dropSlot(slot); core.initAdaptive(slot, policyIndex, seed, now); },
+      allowAdaptive: (slot, now) => { this.publishSlot(slot); return core.allowAdaptive(slot, now); },
+      recordAdaptive: (slot, generation, outcome, now) => { this.publishSlot(slot); core.recordAdaptive(slot, generation, outcome, now); },
+      dropProbability: (slot, now) => { this.publishSlot(slot); return core.dropProbability(slot, now); },
+      initThreeState: core.initThreeState,
+      refreshThreeState: core.refreshThreeState,
+      tripThreeState: core.tripThreeState,
+      setMode: core.setMode,
+      forceState: core.forceState,
+      isolate: core.isolate,
+      allow: (slot, now) => { this.publishSlot(slot); return core.allow(slot, now); },
+      record: (slot, generation, outcome, durationMs, now) => { this.publishSlot(slot); return core.record(slot, generation, outcome, durationMs, now); },
+      countDropping: (first, end, now) => { this.publishAll(); return core.countDropping(first, end, now); },
+      sweepStats: (first, end, now, out, max) => { this.publishAll(); return core.sweepStats(first, end, now, out, max); },
+    };
+    this.unbatched = core;
+    (this as { core: Core }).core = batched;
+  }
+
+  /** Publishes every success this thread holds back. */
+  publishAll(): void {
+    if (this.held === 0) return;
+    const slots = this.batchSlot!;
+    for (let way = 0; way < BATCH_WAYS; way++) if (slots[way] !== 0) this.publish(way);
+  }
+
+  private publishSlot(slot: number): void {
+    const way = (slot >>> 4) & (BATCH_WAYS - 1);
+    if (this.batchSlot![way] === slot) this.publish(way);
+  }
+
+  private dropSlot(slot: number): void {
+    const way = (slot >>> 4) & (BATCH_WAYS - 1);
+    if (this.batchSlot![way] !== slot) return;
+    this.batchSlot![way] = 0;
+    this.batchCount![way] = 0;
+    this.held--;
+  }
+
+  private publish(way: number): void {
+    const slot = this.batchSlot![way];
+    const count = this.batchCount![way];
+    this.batchSlot![way] = 0;
+    this.batchCount![way] = 0;
+    this.held--;
+    this.addSuccesses(slot, count);
+  }
+
+  /** Adds `count` successes to the slot's lock word; past its limit, the core folds it first. */
+  private addSuccesses(slot: number, count: number): void {
+    const lock = (slot + this.slotSize(this.u8[slot + SLOT_POLICY]) - SLOT_LOCK_SIZE) >>> 2;
+    if ((Atomics.load(this.u32, lock) >>> 8) + count > SHARED_SUCCESS_LIMIT) {
+      (this.unbatched ?? this.core).countDropping(slot, slot + 1, this.now()); // takes the lock: folds, changes no state
+    }
+    Atomics.add(this.u32, lock, count * SHARED_SUCCESS);
+  }
+
+  private arm(): void {
+    const timer = setTimeout(() => {
+      this.timer = undefined;
+      this.publishAll();
+    }, 1) as unknown as { unref?(): unknown };
+    timer.unref?.();
+    this.timer = timer;
   }
 
   override release(): void {

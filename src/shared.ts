@@ -29,6 +29,15 @@ export type SharedBreakerBoxOptions = Omit<BreakerBoxOptions, "maxKeys" | "share
    * (64 B per key, keys stored as UTF-16). Default 16384 (1.5 MiB).
    */
   maxKeys?: number;
+  /**
+   * Successes on an adaptive breaker this thread may hold back before publishing them to the
+   * other threads in one atomic add, an integer in [1, 65535]. Default 1: every success is
+   * published at once. Above 1, threads sharing a breaker stop contending for it on every call;
+   * other threads see this thread's successes up to `successBatch − 1` per breaker (or about a
+   * millisecond) late, and a thread that ends without `flush()` loses the ones it holds. See the
+   * README, "Batched successes".
+   */
+  successBatch?: number;
 };
 
 /** What a thread that attaches sets for itself: its clock and its drop reports. */
@@ -37,10 +46,12 @@ export interface AttachOptions {
   now?: () => number;
   onDrop?: (report: DropReport) => void;
   dropReportMs?: number;
+  /** This thread's batch of successes (see SharedBreakerBoxOptions.successBatch). Default 1. */
+  successBatch?: number;
 }
 
 const DEFAULT_MAX_KEYS = 16384;
-const ATTACH_KEYS = new Set(["now", "onDrop", "dropReportMs"]);
+const ATTACH_KEYS = new Set(["now", "onDrop", "dropReportMs", "successBatch"]);
 
 /**
  * A BreakerBox whose breakers are shared by threads: create it in one, `share()` it, and
@@ -74,17 +85,27 @@ export class SharedBreakerBox extends BreakerBox {
       throw new TypeError("breakerbox: SharedBreakerBox.attach takes what box.share() returned");
     }
     if (h.version !== 2) throw new TypeError(`breakerbox: the handle is of memory layout ${String(h.version)}, this breakerbox reads layout 2`);
-    const checked = checkObject("attach options", options ?? {}, ATTACH_KEYS);
+    const { successBatch, ...checked } = checkObject("attach options", options ?? {}, ATTACH_KEYS);
     const { now, onDrop, dropReportMs } = checkBreakerOptions("attach options", checked);
+    const batch = successBatch === undefined ? 1 : checkInteger("successBatch", successBatch, 1, 65535);
     const memory = SharedBoxMemory.attach(handle, now);
     memory.onDrop = onDrop;
     memory.dropReportMs = dropReportMs;
+    memory.batchSuccesses(batch);
     attaching = { memory, defaultPolicy: handle.defaultPolicy };
     try {
       return new SharedBreakerBox();
     } finally {
       attaching = undefined;
     }
+  }
+
+  /**
+   * Publishes the successes this thread holds back (with `successBatch` above 1) to the other
+   * threads now. Call it before a worker ends; with the default batch of 1 there is nothing to do.
+   */
+  flush(): void {
+    this.#memory.publishAll();
   }
 
   /** A handle to post to another thread, which passes it to `SharedBreakerBox.attach`. */
@@ -169,14 +190,16 @@ let attaching: { memory: SharedBoxMemory; defaultPolicy: number } | undefined;
 
 function create(options: SharedBreakerBoxOptions | undefined): { memory: SharedBoxMemory; defaultPolicy: number } {
   const isObject = typeof options === "object" && options !== null && !Array.isArray(options);
-  const { maxKeys, maxBytes, shared, ...rest } = (isObject ? options : {}) as SharedBreakerBoxOptions;
+  const { maxKeys, maxBytes, shared, successBatch, ...rest } = (isObject ? options : {}) as SharedBreakerBoxOptions;
   if (shared !== undefined && shared !== true) {
     throw new TypeError(`shared must be true for a SharedBreakerBox (or left out), got ${JSON.stringify(shared)}`);
   }
   const checked = checkBreakerOptions("SharedBreakerBox options", isObject ? rest : options);
   const keys = maxKeys === undefined ? DEFAULT_MAX_KEYS : checkInteger("maxKeys", maxKeys, 1, 2 ** 24);
   const limit = maxBytes === undefined ? MAX_BYTES : checkInteger("maxBytes", maxBytes, 65536, MAX_BYTES);
+  const batch = successBatch === undefined ? 1 : checkInteger("successBatch", successBatch, 1, 65535);
   const memory = SharedBoxMemory.create(checked.engine, checked.now, checked.seed, limit, keys);
+  memory.batchSuccesses(batch);
   memory.onDrop = checked.onDrop;
   memory.dropReportMs = checked.dropReportMs;
   return { memory, defaultPolicy: memory.policy(checked.policy) };

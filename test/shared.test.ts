@@ -85,6 +85,51 @@ describe.each(["wasm", "js"] as const)("a shared box on the %s engine", (engine)
     expect(keys.reduce((n, _, k) => n + sum(issued, k, "dropped"), 0)).toBeGreaterThan(0);
   }, 120_000);
 
+  it("counts every settlement of 2 workers batching their successes, once they flush", async () => {
+    const keys = ["x", "y", "z"];
+    const policy = { windowMs: 3_600_000, buckets: 40, recovery: "go-zero" };
+    const box = new SharedBreakerBox({ engine, maxKeys: 16 });
+    const results = await run<{ issued: Issued[] }>(box, 2, { scenario: "counts", n: 1_000_000, keys, policy, successBatch: 64 });
+    const issued = results.map((r) => r.issued);
+    for (const stats of box.stats()) {
+      const k = keys.indexOf(stats.key);
+      expect(stats.successes).toBe(sum(issued, k, "success"));
+      expect(stats.failures).toBe(sum(issued, k, "failure"));
+      expect(stats.requests).toBe(sum(issued, k, "success") + sum(issued, k, "failure") + sum(issued, k, "dropped"));
+    }
+  }, 120_000);
+
+  it("batched successes: held up to the batch, published by a full batch, a failure, a timer or flush(), dropped by a reset", async () => {
+    const now = 7_000_000;
+    const box = new SharedBreakerBox({ engine, maxKeys: 8, now: () => now });
+    const other = SharedBreakerBox.attach(box.share(), { successBatch: 32, now: () => now }); // another thread, as far as batches go
+    const mine = other.get("k");
+    const seen = () => box.get("k").stats().successes;
+    for (let i = 0; i < 10; i++) mine.accept(mine.tryAcquire());
+    expect(seen()).toBe(0); // held back
+    expect(mine.stats().successes).toBe(10); // the thread's own view is exact: its sweep publishes first
+    expect(seen()).toBe(10);
+    for (let i = 0; i < 31; i++) mine.accept(mine.tryAcquire());
+    expect(seen()).toBe(10);
+    mine.accept(mine.tryAcquire());
+    expect(seen()).toBe(42); // a full batch
+    for (let i = 0; i < 5; i++) mine.accept(mine.tryAcquire());
+    mine.reject(mine.tryAcquire());
+    expect(box.get("k").stats()).toMatchObject({ successes: 47, failures: 1 }); // published before the failure
+    for (let i = 0; i < 5; i++) mine.accept(mine.tryAcquire());
+    other.flush();
+    expect(seen()).toBe(52);
+    for (let i = 0; i < 5; i++) mine.accept(mine.tryAcquire());
+    await sleep(30);
+    expect(seen()).toBe(57); // the timer published them
+    for (let i = 0; i < 5; i++) mine.accept(mine.tryAcquire());
+    mine.reset();
+    other.flush();
+    expect(seen()).toBe(0);
+    expect(() => SharedBreakerBox.attach(box.share(), { successBatch: 0 })).toThrow(/successBatch/);
+    expect(() => new SharedBreakerBox({ engine, successBatch: 1.5 })).toThrow(/successBatch/);
+  });
+
   it("has exactly one winner per transition: every generation step is one event in one thread", async () => {
     const key = "flaky";
     const policy = { trip: { consecutiveFailures: 1 }, openMs: 1 };

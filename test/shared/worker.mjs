@@ -3,8 +3,8 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { SharedBreakerBox } from "../../dist/shared.js";
 
-const { handle, scenario, id, n, keys, policy, start } = workerData;
-const box = SharedBreakerBox.attach(handle);
+const { handle, scenario, id, n, keys, policy, start, successBatch } = workerData;
+const box = SharedBreakerBox.attach(handle, { successBatch });
 
 /** Spins until every worker is attached, so the scenario runs on all of them at once. */
 function barrier() {
@@ -31,6 +31,7 @@ function counts() {
     else if (outcome === "failure") breaker.reject(token);
     else breaker.exclude(token);
   }
+  box.flush(); // publishes what a batch holds back (nothing without successBatch)
   return { issued };
 }
 
