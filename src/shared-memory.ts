@@ -128,7 +128,7 @@ export class SharedBoxMemory extends BoxMemory {
     }
     if (engine === undefined) {
       const SharedBuffer = SharedArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => SharedArrayBuffer;
-      const buffer = new SharedBuffer(Math.ceil(bytes / 65536) * 65536, { maxByteLength: maxBytes }) as GrowableSharedArrayBuffer;
+      const buffer = new SharedBuffer(Math.min(Math.ceil(bytes / 65536) * 65536, maxBytes), { maxByteLength: maxBytes }) as GrowableSharedArrayBuffer;
       engine = createSharedJsEngine(buffer);
       shared = buffer;
     }
