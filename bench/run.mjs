@@ -136,16 +136,17 @@ out();
     const two = await median(2, true);
     const oneBatched = await median(1, true, BATCH);
     const twoBatched = await median(2, true, BATCH);
+    const oneApart = await median(1, false);
     const apart = await median(2, false);
     const mps = (x) => `${(x / 1e6).toFixed(2)} M/s`;
     rows.push(`| ${engine} | ${mps(one)} | ${mps(two)} | ${(two / one).toFixed(2)}× | ${mps(oneBatched)} | ${mps(twoBatched)} | `
-      + `${(twoBatched / oneBatched).toFixed(2)}× | ${mps(apart)} |`);
+      + `${(twoBatched / oneBatched).toFixed(2)}× | ${mps(oneApart)} | ${mps(apart)} | ${(apart / oneApart).toFixed(2)}× |`);
   }
   out(`Worker threads, each doing ${ops.toLocaleString("en")} tryAcquire + accept pairs round-robin over the same 4 keys of one shared box `
     + `(median of ${quick ? 1 : 5} runs, operations per second over the wall time; ${cpus().length} cores):`);
   out();
-  out(`| engine | 1 worker | 2 workers, same keys | 2 / 1 | successBatch ${BATCH}: 1 worker | 2 workers | 2 / 1 | 2 workers, a box each (no sharing) |`);
-  out("|---|---|---|---|---|---|---|---|");
+  out(`| engine | 1 worker | 2 workers, same keys | 2 / 1 | successBatch ${BATCH}: 1 worker | 2 workers | 2 / 1 | no sharing (a box each): 1 worker | 2 workers | 2 / 1 |`);
+  out("|---|---|---|---|---|---|---|---|---|---|");
   for (const row of rows) out(row);
   out();
 }
