@@ -5,10 +5,13 @@
 //   bit 0       held: every exported core operation holds it for its whole length, so a roll, a
 //               fold, a count or a state change is one indivisible step for every thread, and a
 //               state transition has exactly one winner (the thread whose call made it gets CHANGED)
-//   bits 8–31   successes the facade counted on an adaptive slot without the core (an atomic add
-//               of 256, lock-free, while the slot passes for the current bucket); whoever takes
-//               the lock next folds them into the window first, as `pending` is folded in a box of
-//               one thread
+//   bits 8–15   the low byte of the generation the successes below were settled in
+//   bits 16–31  successes the facade counted without the core (a compare-and-swap, lock-free: on
+//               an adaptive slot while it passes for the current bucket, on a three-state slot
+//               while closed); whoever takes the lock next folds them in first, as `pending` is
+//               folded in a box of one thread, or drops them if the generation has moved on (a
+//               state change or a reset since: such settlements count for nothing, as stale
+//               permits do)
 //
 // Inside the lock the code is the same plain loads and stores as in a box of one thread; the
 // lock's compare-and-swap and its atomic release order them for the next holder. The critical
@@ -18,9 +21,11 @@
 // would compile to nothing.
 
 import {
-  FLAG_THREE_STATE, POLICY_RECORD_SIZE, POLICY_SLOT_SIZE, POLICY_TABLE_OFFSET, SLOT_FLAGS, SLOT_LOCK_SIZE, SLOT_POLICY,
+  FLAG_THREE_STATE, OUTCOME_SUCCESS, POLICY_RECORD_SIZE, POLICY_SLOT_SIZE, POLICY_TABLE_OFFSET, SHARED_TAG_SHIFT, SLOT_FLAGS, SLOT_GEN,
+  SLOT_LOCK_SIZE, SLOT_POLICY,
 } from "../src/core/layout";
 import { updatePass } from "./adaptive";
+import { count } from "./three-state";
 import { addSuccesses, policyOf } from "./window";
 
 /** Address of the lock word of a slot under policy record `policyIndex`. */
@@ -30,15 +35,21 @@ export function lockOf(slot: u32, policyIndex: u32): u32 {
 
 /**
  * Takes the lock of `slot` (whose policy byte is set) and folds the successes counted in the lock
- * word into the current bucket. Returns the lock's address for `release`.
+ * word, if they are of the slot's generation. Returns the lock's address for `release`.
  */
 export function acquire(slot: u32): u32 {
   if (!ASC_FEATURE_THREADS) return 0;
   const lock = lockOf(slot, <u32>load<u8>(slot + SLOT_POLICY));
-  const counted = take(lock) >> 8;
-  if (counted != 0 && (load<u8>(slot + SLOT_FLAGS) & FLAG_THREE_STATE) == 0) {
-    addSuccesses(slot, counted);
-    updatePass(slot, policyOf(slot));
+  const word = take(lock);
+  const counted = word >> 16;
+  if (counted != 0 && ((word >> SHARED_TAG_SHIFT) & 0xff) == (<u32>load<u16>(slot + SLOT_GEN) & 0xff)) {
+    const policy = policyOf(slot);
+    if ((load<u8>(slot + SLOT_FLAGS) & FLAG_THREE_STATE) == 0) {
+      addSuccesses(slot, counted);
+      updatePass(slot, policy);
+    } else {
+      count(slot, policy, OUTCOME_SUCCESS, false, counted);
+    }
   }
   return lock;
 }

@@ -111,9 +111,9 @@ out(`Awaited do() is ${(best2 / floor).toFixed(2)}× the \`await fn()\` floor.`)
 out();
 
 // ── Shared boxes ──────────────────────────────────────────────────────────────────────────────
-out("A box shared by threads (`SharedBreakerBox`), used by one thread: a success on an adaptive breaker is one atomic add, every "
-  + "other settlement goes to the core under the slot's lock. ns per operation, and the cost over the same operation on a box of one thread "
-  + "(rows 1 and 4 above):");
+out("A box shared by threads (`SharedBreakerBox`), used by one thread: a success on an adaptive breaker in the current bucket or a closed "
+  + "three-state one is one compare-and-swap on the slot's lock word; every other settlement goes to the core under the slot's lock. "
+  + "ns per operation, and the cost over the same operation on a box of one thread (rows 1 and 4 above):");
 out();
 out("| workload | shared wasm | shared js | wasm/js | shared/unshared, wasm | shared/unshared, js |");
 out("|---|---|---|---|---|---|");

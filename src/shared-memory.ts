@@ -20,7 +20,7 @@ import {
   POLICY_HALF_OPEN_SUCCESSES, POLICY_K, POLICY_KIND, POLICY_MAX_OPEN_MS, POLICY_MIN_K, POLICY_MIN_REQUESTS,
   POLICY_OPEN_MS, POLICY_OUTAGE_BUCKETS, POLICY_PROTECTION, POLICY_RECORD_SIZE, POLICY_RECOVERY, POLICY_SLOT_SIZE,
   POLICY_SLOW_CALL_MS, POLICY_TABLE_OFFSET, POLICY_THRESHOLD, POLICY_TRIP, POLICY_WINDOW, POLICY_WINDOW_CALLS,
-  FLAG_THREE_STATE, OUTCOME_SUCCESS, SHARED_SUCCESS, SHARED_SUCCESS_LIMIT, SLOTS_OFFSET, SLOT_ALIGN, SLOT_BUCKET, SLOT_FLAGS, SLOT_GEN,
+  FLAG_PASS_ANY_TIME, FLAG_THREE_STATE, OUTCOME_SUCCESS, SHARED_SUCCESS, SHARED_SUCCESS_LIMIT, SHARED_TAG_SHIFT, SLOTS_OFFSET, SLOT_ALIGN, SLOT_BUCKET, SLOT_FLAGS, SLOT_GEN,
   SLOT_LOCK_SIZE, SLOT_POLICY, STATS_RECORD_SIZE,
 } from "./core/layout.js";
 import type { Core, Engine } from "./engine.js";
@@ -87,6 +87,7 @@ export class SharedBoxMemory extends BoxMemory {
   private successBatch = 1;
   private batchSlot: Uint32Array | undefined = undefined;
   private batchCount: Uint32Array | undefined = undefined;
+  private batchGeneration: Uint16Array | undefined = undefined;
   private held = 0;
   private timer: unknown = undefined;
   private unbatched: Core | undefined = undefined;
@@ -278,36 +279,48 @@ export class SharedBoxMemory extends BoxMemory {
   }
 
   /**
-   * As BoxMemory's, but the fast path counts a success in the slot's lock word (an atomic add, no
-   * lock, no core call) and only on an adaptive slot: a three-state slot may change state between
-   * the look and the add, and a success meant for one state must not count in the next.
+   * As BoxMemory's, but the fast path counts a success in the slot's lock word (a compare-and-swap,
+   * no lock, no core call), tagged with the generation it was settled in: on an adaptive slot in
+   * the current bucket, on a three-state slot while it is closed (and the call not slow). If the
+   * slot changes state or is reset before the next lock holder folds them, the tag no longer
+   * matches and they count for nothing, as stale permits do.
    */
   override settle(slot: number, generation: number, outcome: number, durationMs: number): number {
     const u8 = this.u8;
-    if (outcome === OUTCOME_SUCCESS && (u8[slot + SLOT_FLAGS] & FLAG_THREE_STATE) === 0
-      && this.u16[(slot + SLOT_GEN) >>> 1] === generation) {
+    if (outcome === OUTCOME_SUCCESS && this.u16[(slot + SLOT_GEN) >>> 1] === generation) {
+      const flags = u8[slot + SLOT_FLAGS];
       const policy = u8[slot + SLOT_POLICY];
-      if (this.u32[(slot + SLOT_BUCKET) >>> 2] === this.currentBucket(policy)) {
-        if (this.successBatch > 1) {
-          const way = (slot >>> 4) & (BATCH_WAYS - 1);
-          const slots = this.batchSlot!;
-          if (slots[way] !== slot) {
-            if (slots[way] !== 0) this.publish(way);
-            slots[way] = slot;
-            this.held++;
-            if (this.timer === undefined) this.arm();
+      if ((flags & FLAG_THREE_STATE) === 0) {
+        if (this.u32[(slot + SLOT_BUCKET) >>> 2] === this.currentBucket(policy)) {
+          if (this.successBatch > 1) {
+            this.hold(slot, generation);
+            return 0;
           }
-          if (++this.batchCount![way] >= this.successBatch) this.publish(way);
-          return 0;
+          if (this.countSuccesses(slot, generation, 1)) return 0;
         }
-        const lock = (slot + this.slotSize(policy) - SLOT_LOCK_SIZE) >>> 2;
-        if (Atomics.load(this.u32, lock) >>> 8 < SHARED_SUCCESS_LIMIT) {
-          Atomics.add(this.u32, lock, SHARED_SUCCESS);
-          return 0;
-        }
+      } else if ((flags & FLAG_PASS_ANY_TIME) !== 0 && !(durationMs > this.slowCallMs[policy])) {
+        if (this.countSuccesses(slot, generation, 1)) return 0;
       }
     }
     return this.core.record(slot, generation, outcome, durationMs, this.now());
+  }
+
+  /**
+   * Adds `count` successes of `generation` to the slot's lock word. False, changing nothing, when
+   * the word holds successes of another generation or would pass SHARED_SUCCESS_LIMIT: the core
+   * must fold it first.
+   */
+  private countSuccesses(slot: number, generation: number, count: number): boolean {
+    const u32 = this.u32;
+    const lock = (slot + this.slotSize(this.u8[slot + SLOT_POLICY]) - SLOT_LOCK_SIZE) >>> 2;
+    const tag = (generation & 0xff) << SHARED_TAG_SHIFT;
+    for (;;) {
+      const word = Atomics.load(u32, lock);
+      const counted = word >>> 16;
+      if ((counted !== 0 && (word & 0xff00) !== tag) || counted + count > SHARED_SUCCESS_LIMIT) return false;
+      const next = ((word & 0xff) | tag | ((counted + count) * SHARED_SUCCESS)) >>> 0;
+      if (Atomics.compareExchange(u32, lock, word, next) === word) return true;
+    }
   }
 
   // ── Batched successes (opt-in, per thread) ─────────────────────────────────────────────────────
@@ -328,6 +341,7 @@ export class SharedBoxMemory extends BoxMemory {
     if (batch === 1 || this.batchSlot !== undefined) return;
     this.batchSlot = new Uint32Array(BATCH_WAYS);
     this.batchCount = new Uint32Array(BATCH_WAYS);
+    this.batchGeneration = new Uint16Array(BATCH_WAYS);
     const core = this.core;
     const batched: Core = {
       initAdaptive: (slot, policyIndex, seed, now) => { this.dropSlot(slot); core.initAdaptive(slot, policyIndex, seed, now); },
@@ -369,22 +383,33 @@ export class SharedBoxMemory extends BoxMemory {
     this.held--;
   }
 
+  /** Holds back one success of `generation` on `slot`, publishing the batch when it is full. */
+  private hold(slot: number, generation: number): void {
+    const way = (slot >>> 4) & (BATCH_WAYS - 1);
+    const slots = this.batchSlot!;
+    if (slots[way] !== slot || this.batchGeneration![way] !== generation) {
+      if (slots[way] !== 0) this.publish(way);
+      slots[way] = slot;
+      this.batchGeneration![way] = generation;
+      this.held++;
+      if (this.timer === undefined) this.arm();
+    }
+    if (++this.batchCount![way] >= this.successBatch) this.publish(way);
+  }
+
   private publish(way: number): void {
     const slot = this.batchSlot![way];
     const count = this.batchCount![way];
+    const generation = this.batchGeneration![way];
     this.batchSlot![way] = 0;
     this.batchCount![way] = 0;
     this.held--;
-    this.addSuccesses(slot, count);
-  }
-
-  /** Adds `count` successes to the slot's lock word; past its limit, the core folds it first. */
-  private addSuccesses(slot: number, count: number): void {
-    const lock = (slot + this.slotSize(this.u8[slot + SLOT_POLICY]) - SLOT_LOCK_SIZE) >>> 2;
-    if ((Atomics.load(this.u32, lock) >>> 8) + count > SHARED_SUCCESS_LIMIT) {
-      (this.unbatched ?? this.core).countDropping(slot, slot + 1, this.now()); // takes the lock: folds, changes no state
+    // Until the word takes them: when it cannot, the core folds (or drops) what it holds and
+    // changes no state; successes of a generation gone by count for nothing.
+    while (!this.countSuccesses(slot, generation, count)) {
+      if (this.u16[(slot + SLOT_GEN) >>> 1] !== generation) return;
+      (this.unbatched ?? this.core).countDropping(slot, slot + 1, this.now());
     }
-    Atomics.add(this.u32, lock, count * SHARED_SUCCESS);
   }
 
   private arm(): void {

@@ -99,6 +99,34 @@ describe.each(["wasm", "js"] as const)("a shared box on the %s engine", (engine)
     }
   }, 120_000);
 
+  it("folds successes counted in a lock word only into the generation they were settled in", () => {
+    const now = 9_000_000;
+    const box = new SharedBreakerBox({ engine, maxKeys: 4, now: () => now });
+    const breaker = box.get("k", { trip: { consecutiveFailures: 2 } });
+    for (let i = 0; i < 3; i++) breaker.accept(breaker.tryAcquire()); // closed: counted lock-free
+    expect(breaker.counts.successes).toBe(3);
+    // Write into the lock word as a settlement racing a state change would: 5 successes tagged
+    // with the generation before the change, then 7 with the current one.
+    const handle = box.share();
+    const memory = handle.memory instanceof WebAssembly.Memory ? handle.memory.buffer : handle.memory;
+    const bytes = Buffer.from(breaker.toJSON().slot, "base64");
+    const gen = bytes.readUInt16LE(2);
+    const words = new Uint32Array(memory);
+    const slotAt = (() => { // the slot is the one whose generation and state bytes match, past the key table
+      const u8 = new Uint8Array(memory);
+      for (let at = 32832; at < u8.length - 80; at += 16) {
+        if (Buffer.compare(Buffer.from(u8.subarray(at, at + 64)), bytes.subarray(0, 64)) === 0) return at;
+      }
+      throw new Error("slot not found");
+    })();
+    const lock = (slotAt + 80 - 4) >>> 2; // a consecutive-failures slot: 64 B + the lock word, padded to 80
+    words[lock] = (((gen - 1) & 0xff) << 8) | (5 << 16);
+    expect(breaker.counts.successes).toBe(3); // another generation's: dropped
+    words[lock] = ((gen & 0xff) << 8) | (7 << 16);
+    expect(breaker.counts.successes).toBe(10);
+    expect(words[lock]).toBe(0);
+  });
+
   it("batched successes: held up to the batch, published by a full batch, a failure, a timer or flush(), dropped by a reset", async () => {
     const now = 7_000_000;
     const box = new SharedBreakerBox({ engine, maxKeys: 8, now: () => now });

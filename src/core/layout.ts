@@ -58,8 +58,9 @@ export const BOX_HEADER_SIZE = 64;
 //   └───────┴───────┴─────────┴────────┘
 //
 // Each slot of a shared box ends in a SLOT_LOCK_SIZE lock word (its policy's slot size includes
-// it): bit 0 held (every core operation on the slot holds it), bits 8–31 successes counted on an
-// adaptive slot without the core, SHARED_SUCCESS each, folded by the next holder (assembly/lock.ts).
+// it): bit 0 held (every core operation on the slot holds it); bits 16–31 successes counted without
+// the core, SHARED_SUCCESS each, and bits 8–15 the low byte of the generation they were settled in;
+// the next holder folds them, or drops them if the generation has moved on (assembly/lock.ts).
 // In a shared box `pending` stays 0.
 export const BOX_FLAGS_OFFSET = 8;
 export const BOX_TOP_OFFSET = 12;
@@ -81,8 +82,10 @@ export const KEY_HASH = 4;
 export const KEY_AT = 8;
 export const KEY_LENGTH = 12;
 export const SLOT_LOCK_SIZE = 4;
-/** One success counted in a lock word. */
-export const SHARED_SUCCESS = 256;
+/** One success counted in a lock word (bits 16–31). */
+export const SHARED_SUCCESS = 65536;
+/** Where a lock word keeps the generation byte of its successes (bits 8–15). */
+export const SHARED_TAG_SHIFT = 8;
 /** Successes a lock word may hold before the facade hands the next one to the core. */
 export const SHARED_SUCCESS_LIMIT = 65535;
 

@@ -5,10 +5,12 @@
 // (createSharedJsEngine) uses these, always with `m.i32` set.
 
 import {
-  FLAG_THREE_STATE, POLICY_RECORD_SIZE, POLICY_SLOT_SIZE, POLICY_TABLE_OFFSET, SLOT_FLAGS, SLOT_LOCK_SIZE, SLOT_POLICY,
+  FLAG_THREE_STATE, OUTCOME_SUCCESS, POLICY_RECORD_SIZE, POLICY_SLOT_SIZE, POLICY_TABLE_OFFSET, SHARED_TAG_SHIFT, SLOT_FLAGS, SLOT_GEN,
+  SLOT_LOCK_SIZE, SLOT_POLICY,
 } from "../core/layout.js";
 import { updatePass } from "./adaptive.js";
 import type { Views } from "./memory.js";
+import { count } from "./three-state.js";
 import { addSuccesses, policyOf } from "./window.js";
 
 /** Address of the lock word of a slot under policy record `policyIndex`. */
@@ -18,14 +20,20 @@ export function lockOf(m: Views, slot: number, policyIndex: number): number {
 
 /**
  * Takes the lock of `slot` (whose policy byte is set) and folds the successes counted in the lock
- * word into the current bucket. Returns the lock's address for `release`.
+ * word, if they are of the slot's generation. Returns the lock's address for `release`.
  */
 export function acquire(m: Views, slot: number): number {
   const lock = lockOf(m, slot, m.u8[slot + SLOT_POLICY]);
-  const counted = take(m, lock) >>> 8;
-  if (counted !== 0 && (m.u8[slot + SLOT_FLAGS] & FLAG_THREE_STATE) === 0) {
-    addSuccesses(m, slot, counted);
-    updatePass(m, slot, policyOf(m, slot));
+  const word = take(m, lock);
+  const counted = word >>> 16;
+  if (counted !== 0 && ((word >>> SHARED_TAG_SHIFT) & 0xff) === (m.u16[(slot + SLOT_GEN) >>> 1] & 0xff)) {
+    const policy = policyOf(m, slot);
+    if ((m.u8[slot + SLOT_FLAGS] & FLAG_THREE_STATE) === 0) {
+      addSuccesses(m, slot, counted);
+      updatePass(m, slot, policy);
+    } else {
+      count(m, slot, policy, OUTCOME_SUCCESS, false, counted);
+    }
   }
   return lock;
 }
