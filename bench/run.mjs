@@ -127,23 +127,31 @@ out();
   const ops = quick ? 200_000 : 4_000_000;
   const rows = [];
   for (const engine of ["wasm", "js"]) {
-    const median = async (workers, shared, batch = 1) => {
-      const runs = [];
-      for (let i = 0; i < (quick ? 1 : 5); i++) runs.push(await w.threadThroughput(engine, workers, ops, shared, batch));
-      return runs.sort((a, b) => a - b)[runs.length >> 1];
+    // Paired: each round times 1 then 2 workers back to back, so a ratio is taken within one stretch
+    // of this shared machine's weather; the table gives the medians of the throughputs and of the ratios.
+    const paired = async (shared, batch = 1) => {
+      const ones = [];
+      const twos = [];
+      const ratios = [];
+      for (let i = 0; i < (quick ? 1 : 7); i++) {
+        const one = await w.threadThroughput(engine, 1, ops, shared, batch);
+        const two = await w.threadThroughput(engine, 2, ops, shared, batch);
+        ones.push(one);
+        twos.push(two);
+        ratios.push(two / one);
+      }
+      const median = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1];
+      return [median(ones), median(twos), median(ratios)];
     };
-    const one = await median(1, true);
-    const two = await median(2, true);
-    const oneBatched = await median(1, true, BATCH);
-    const twoBatched = await median(2, true, BATCH);
-    const oneApart = await median(1, false);
-    const apart = await median(2, false);
+    const [one, two, ratio] = await paired(true);
+    const [oneBatched, twoBatched, ratioBatched] = await paired(true, BATCH);
+    const [oneApart, apart, ratioApart] = await paired(false);
     const mps = (x) => `${(x / 1e6).toFixed(2)} M/s`;
-    rows.push(`| ${engine} | ${mps(one)} | ${mps(two)} | ${(two / one).toFixed(2)}× | ${mps(oneBatched)} | ${mps(twoBatched)} | `
-      + `${(twoBatched / oneBatched).toFixed(2)}× | ${mps(oneApart)} | ${mps(apart)} | ${(apart / oneApart).toFixed(2)}× |`);
+    rows.push(`| ${engine} | ${mps(one)} | ${mps(two)} | ${ratio.toFixed(2)}× | ${mps(oneBatched)} | ${mps(twoBatched)} | `
+      + `${ratioBatched.toFixed(2)}× | ${mps(oneApart)} | ${mps(apart)} | ${ratioApart.toFixed(2)}× |`);
   }
   out(`Worker threads, each doing ${ops.toLocaleString("en")} tryAcquire + accept pairs round-robin over the same 4 keys of one shared box `
-    + `(median of ${quick ? 1 : 5} runs, operations per second over the wall time; ${cpus().length} cores):`);
+    + `(operations per second over the wall time; medians of ${quick ? 1 : 7} rounds, each timing 1 then 2 workers; ${cpus().length} cores):`);
   out();
   out(`| engine | 1 worker | 2 workers, same keys | 2 / 1 | successBatch ${BATCH}: 1 worker | 2 workers | 2 / 1 | no sharing (a box each): 1 worker | 2 workers | 2 / 1 |`);
   out("|---|---|---|---|---|---|---|---|---|---|");
