@@ -21,7 +21,7 @@
 // would compile to nothing.
 
 import {
-  FLAG_THREE_STATE, OUTCOME_SUCCESS, POLICY_RECORD_SIZE, POLICY_SLOT_SIZE, POLICY_TABLE_OFFSET, SHARED_TAG_SHIFT, SLOT_FLAGS, SLOT_GEN,
+  FLAG_THREE_STATE, LOCK_SPINS, OUTCOME_SUCCESS, POLICY_RECORD_SIZE, POLICY_SLOT_SIZE, POLICY_TABLE_OFFSET, SHARED_TAG_SHIFT, SLOT_FLAGS, SLOT_GEN,
   SLOT_LOCK_SIZE, SLOT_POLICY,
 } from "../src/core/layout";
 import { updatePass } from "./adaptive";
@@ -68,9 +68,17 @@ export function acquireAs(slot: u32, policyIndex: u32): u32 {
 /** Spins until it sets the held bit, then takes the counted successes; returns the word it took them from. */
 export function take(lock: u32): u32 {
   let word = atomic.load<u32>(lock);
-  while ((word & 1) != 0 || atomic.cmpxchg<u32>(lock, word, word | 1) != word) word = atomic.load<u32>(lock);
+  let spins: u32 = 0;
+  while ((word & 1) != 0 || atomic.cmpxchg<u32>(lock, word, word | 1) != word) {
+    if (++spins == LOCK_SPINS) lockTimeout(lock); // throws (src/engine-js/memory.ts)
+    word = atomic.load<u32>(lock);
+  }
   return atomic.and<u32>(lock, 1);
 }
+
+/** Imported: throws the JavaScript error for a lock held past LOCK_SPINS tries. */
+@external("env", "lockTimeout")
+declare function lockTimeout(lock: u32): void;
 
 /** Releases a lock `acquire` returned, keeping any successes counted meanwhile. */
 export function release(lock: u32): void {

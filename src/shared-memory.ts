@@ -16,7 +16,7 @@ import {
   BOX_KEY_SLOTS_OFFSET, BOX_LOCK_OFFSET, BOX_MAGIC, BOX_MAGIC_OFFSET, BOX_MAX_BYTES_OFFSET, BOX_POLICIES_OFFSET,
   BOX_SEED_OFFSET, BOX_SHARED, BOX_SLOTS_MADE_OFFSET, BOX_SLOTS_START_OFFSET, BOX_TOP_OFFSET, BOX_VERSION_OFFSET,
   FLAG_FREE, KEY_AT, KEY_ENTRY_SIZE, KEY_HASH, KEY_LENGTH, KEY_SLOT, KIND_ADAPTIVE, KIND_THREE_STATE,
-  LAYOUT_VERSION, POLICY_BACKOFF, POLICY_BUCKETS, POLICY_BUCKET_MS, POLICY_FORCE_PASS_MS, POLICY_HALF_OPEN_MAX_CALLS,
+  LAYOUT_VERSION, LOCK_SPINS, POLICY_BACKOFF, POLICY_BUCKETS, POLICY_BUCKET_MS, POLICY_FORCE_PASS_MS, POLICY_HALF_OPEN_MAX_CALLS,
   POLICY_HALF_OPEN_SUCCESSES, POLICY_K, POLICY_KIND, POLICY_MAX_OPEN_MS, POLICY_MIN_K, POLICY_MIN_REQUESTS,
   POLICY_OPEN_MS, POLICY_OUTAGE_BUCKETS, POLICY_PROTECTION, POLICY_RECORD_SIZE, POLICY_RECOVERY, POLICY_SLOT_SIZE,
   POLICY_SLOW_CALL_MS, POLICY_TABLE_OFFSET, POLICY_THRESHOLD, POLICY_TRIP, POLICY_WINDOW, POLICY_WINDOW_CALLS,
@@ -25,7 +25,7 @@ import {
 } from "./core/layout.js";
 import type { Core, Engine } from "./engine.js";
 import { createSharedJsEngine } from "./engine-js/index.js";
-import { fixedView, type GrowableSharedArrayBuffer } from "./engine-js/memory.js";
+import { fixedView, lockTimeout, type GrowableSharedArrayBuffer } from "./engine-js/memory.js";
 import { createSharedWasmEngine, createSharedWasmMemory } from "./engine-wasm/threads.js";
 import type { Policy } from "./options.js";
 
@@ -185,7 +185,10 @@ export class SharedBoxMemory extends BoxMemory {
   // ── The box lock ─────────────────────────────────────────────────────────────────────────────
 
   private lockBox(): void {
-    while (Atomics.compareExchange(this.u32, BOX_LOCK_OFFSET >>> 2, 0, 1) !== 0) { /* spin: held for one allocation */ }
+    let spins = 0;
+    while (Atomics.compareExchange(this.u32, BOX_LOCK_OFFSET >>> 2, 0, 1) !== 0) {
+      if (++spins === LOCK_SPINS) lockTimeout(BOX_LOCK_OFFSET); // held for one allocation, normally
+    }
   }
 
   private unlockBox(): void {

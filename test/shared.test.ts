@@ -127,6 +127,26 @@ describe.each(["wasm", "js"] as const)("a shared box on the %s engine", (engine)
     expect(words[lock]).toBe(0);
   });
 
+  it("gives up on a lock whose holder is gone with an error that says so, instead of hanging", () => {
+    const box = new SharedBreakerBox({ engine, maxKeys: 4 });
+    const breaker = box.get("k", { trip: { consecutiveFailures: 2 } });
+    const handle = box.share();
+    const memory = handle.memory instanceof WebAssembly.Memory ? handle.memory.buffer : handle.memory;
+    const words = new Uint32Array(memory);
+    const bytes = Buffer.from(breaker.toJSON().slot, "base64");
+    const u8 = new Uint8Array(memory);
+    let slotAt = -1;
+    for (let at = 32832; at < u8.length - 80 && slotAt < 0; at += 16) {
+      if (Buffer.compare(Buffer.from(u8.subarray(at, at + 64)), bytes.subarray(0, 64)) === 0) slotAt = at;
+    }
+    const lock = (slotAt + 80 - 4) >>> 2;
+    Atomics.store(words, lock, 1); // held, by a thread that will never release it
+    expect(() => breaker.reject(breaker.tryAcquire())).toThrow(/has been held past \d+ tries.*worker\.terminate\(\)/);
+    Atomics.store(words, lock, 0);
+    breaker.reject(breaker.tryAcquire());
+    expect(breaker.counts.failures).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+
   it("batched successes: held up to the batch, published by a full batch, a failure, a timer or flush(), dropped by a reset", async () => {
     const now = 7_000_000;
     const box = new SharedBreakerBox({ engine, maxKeys: 8, now: () => now });

@@ -82,6 +82,12 @@ export const KEY_HASH = 4;
 export const KEY_AT = 8;
 export const KEY_LENGTH = 12;
 export const SLOT_LOCK_SIZE = 4;
+/**
+ * Tries at a held lock (a slot's or the box's) before giving up with an error: far longer than any
+ * holder needs (well under a microsecond), so it only fires when the holder is gone, a thread
+ * stopped inside a call (worker.terminate()) or paused in a debugger.
+ */
+export const LOCK_SPINS = 0x10000000;
 /** One success counted in a lock word (bits 16–31). */
 export const SHARED_SUCCESS = 65536;
 /** Where a lock word keeps the generation byte of its successes (bits 8–15). */

@@ -5,11 +5,11 @@
 // (createSharedJsEngine) uses these, always with `m.i32` set.
 
 import {
-  FLAG_THREE_STATE, OUTCOME_SUCCESS, POLICY_RECORD_SIZE, POLICY_SLOT_SIZE, POLICY_TABLE_OFFSET, SHARED_TAG_SHIFT, SLOT_FLAGS, SLOT_GEN,
+  FLAG_THREE_STATE, LOCK_SPINS, OUTCOME_SUCCESS, POLICY_RECORD_SIZE, POLICY_SLOT_SIZE, POLICY_TABLE_OFFSET, SHARED_TAG_SHIFT, SLOT_FLAGS, SLOT_GEN,
   SLOT_LOCK_SIZE, SLOT_POLICY,
 } from "../core/layout.js";
 import { updatePass } from "./adaptive.js";
-import type { Views } from "./memory.js";
+import { lockTimeout, type Views } from "./memory.js";
 import { count } from "./three-state.js";
 import { addSuccesses, policyOf } from "./window.js";
 
@@ -53,7 +53,11 @@ export function take(m: Views, lock: number): number {
   const i32 = m.i32!;
   const at = lock >>> 2;
   let word = Atomics.load(i32, at);
-  while ((word & 1) !== 0 || Atomics.compareExchange(i32, at, word, word | 1) !== word) word = Atomics.load(i32, at);
+  let spins = 0;
+  while ((word & 1) !== 0 || Atomics.compareExchange(i32, at, word, word | 1) !== word) {
+    if (++spins === LOCK_SPINS) lockTimeout(lock);
+    word = Atomics.load(i32, at);
+  }
   return Atomics.and(i32, at, 1);
 }
 

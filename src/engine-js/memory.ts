@@ -1,6 +1,8 @@
 // Typed views over the TypeScript engine's buffer: the stand-ins for AssemblyScript's
 // `load<T>` / `store<T>`. `view(buffer)` is called again after every growth.
 
+import { LOCK_SPINS } from "../core/layout.js";
+
 export interface Views {
   buffer: ArrayBuffer | SharedArrayBuffer;
   u8: Uint8Array;
@@ -23,6 +25,17 @@ export function view(buffer: ArrayBuffer | SharedArrayBuffer): Views {
 
 /** A SharedArrayBuffer made with `maxByteLength` (ES2024; Node 20 and current browsers have it). */
 export type GrowableSharedArrayBuffer = SharedArrayBuffer & { readonly maxByteLength: number; grow(bytes: number): void };
+
+/**
+ * Thrown by a shared box's lock taken LOCK_SPINS times in vain (by both engines: the threads build
+ * of the wasm core imports it).
+ */
+export function lockTimeout(lock: number): never {
+  throw new Error(
+    `breakerbox: the lock at ${lock} of a shared box has been held past ${LOCK_SPINS} tries: the thread holding it `
+      + "was most likely stopped inside a breaker call (worker.terminate()) and the breaker cannot be used again",
+  );
+}
 
 /**
  * Views of a fixed length over a shared buffer's first `byteLength` bytes. A view that tracks a

@@ -4,6 +4,7 @@
 // Imported only by the `breakerbox/shared` entry, so the default bundle does not carry it.
 
 import type { Core, Engine } from "../engine.js";
+import { lockTimeout } from "../engine-js/memory.js";
 import { CORE_THREADS_WASM } from "./core-threads.generated.js";
 
 const PAGE = 65536;
@@ -37,7 +38,7 @@ export function createSharedWasmMemory(bytes: number, maxBytes: number): WebAsse
 
 /** An engine over `memory`, a shared WebAssembly.Memory that other threads may hold too. */
 export function createSharedWasmEngine(memory: WebAssembly.Memory): Engine {
-  const instance = new WebAssembly.Instance(compileThreadsCore(), { env: { memory } });
+  const instance = new WebAssembly.Instance(compileThreadsCore(), { env: { memory, lockTimeout } });
   return {
     name: "wasm",
     shared: true,
