@@ -25,6 +25,7 @@ import {
 } from "./core/layout.js";
 import type { Core, Engine } from "./engine.js";
 import { createSharedJsEngine } from "./engine-js/index.js";
+import { lockOf } from "./engine-js/lock.js";
 import { fixedView, lockTimeout, type GrowableSharedArrayBuffer } from "./engine-js/memory.js";
 import { createSharedWasmEngine, createSharedWasmMemory } from "./engine-wasm/threads.js";
 import type { Policy } from "./options.js";
@@ -315,7 +316,7 @@ export class SharedBoxMemory extends BoxMemory {
    */
   private countSuccesses(slot: number, generation: number, count: number): boolean {
     const u32 = this.u32;
-    const lock = (slot + this.slotSize(this.u8[slot + SLOT_POLICY]) - SLOT_LOCK_SIZE) >>> 2;
+    const lock = lockOf(this, slot, this.u8[slot + SLOT_POLICY]) >>> 2;
     const tag = (generation & 0xff) << SHARED_TAG_SHIFT;
     for (;;) {
       const word = Atomics.load(u32, lock);
