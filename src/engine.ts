@@ -42,8 +42,6 @@ export type EngineChoice = EngineName | "auto";
 
 export interface Engine {
   readonly name: EngineName;
-  /** True when the memory is shared by threads (every operation then holds its slot's lock). */
-  readonly shared?: true;
   readonly core: Core;
   /** The memory's current buffer; a new object after every growth. */
   buffer(): ArrayBuffer;

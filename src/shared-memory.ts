@@ -436,7 +436,7 @@ export class SharedBoxMemory extends BoxMemory {
 
   protected override slotsEnd(): number {
     const end = Atomics.load(this.u32, BOX_TOP_OFFSET >>> 2);
-    if (end > this.u8.length) this.refreshViews();
+    this.reach(end);
     this.syncPolicies();
     return end;
   }

@@ -52,7 +52,6 @@ export function createSharedJsEngine(buffer: GrowableSharedArrayBuffer): Engine 
   let m: Views = fixedView(buffer);
   return {
     name: "js",
-    shared: true,
     core: {
       initAdaptive(slot, policyIndex, seed, now) {
         const lock = acquireAs(m, slot, policyIndex);

@@ -41,7 +41,6 @@ export function createSharedWasmEngine(memory: WebAssembly.Memory): Engine {
   const instance = new WebAssembly.Instance(compileThreadsCore(), { env: { memory, lockTimeout } });
   return {
     name: "wasm",
-    shared: true,
     core: instance.exports as unknown as Core,
     buffer: () => memory.buffer as unknown as ArrayBuffer, // a SharedArrayBuffer, current after any thread's growth
     grow(target) {
