@@ -2,7 +2,13 @@ import { defineConfig } from "tsup";
 
 export default defineConfig({
   // The core entry stays free of the exporters' peer dependencies; each exporter is its own entry.
-  entry: { index: "src/index.ts", shared: "src/shared.ts", http: "src/http.ts", prometheus: "src/prometheus.ts", otel: "src/otel.ts" },
+  entry: {
+    index: "src/index.ts",
+    shared: "src/shared.ts",
+    http: "src/adapters/http.ts",
+    prometheus: "src/adapters/prometheus.ts",
+    otel: "src/adapters/otel.ts",
+  },
   format: ["esm", "cjs"],
   dts: true,
   clean: true,

@@ -1,12 +1,13 @@
 // What `npm run bench` measures. Bundled from source by bench/run.mjs (the same code as dist/), so it
 // can also reach the core directly for the "one call per operation" comparison.
-import { BoxMemory } from "../src/box-memory.js";
 import { SLOTS_OFFSET } from "../src/core/layout.js";
-import { clockReads } from "../src/clock.js";
-import { checkPolicy } from "../src/options.js";
+import { clockReads } from "../src/store/clock.js";
+import { checkPolicy } from "../src/facade/check-options.js";
+import { createLocalStore } from "../src/store/local-space.js";
+import { MAX_BYTES } from "../src/store/store.js";
 import { Breaker, BreakerBox } from "../src/index.js";
 import { SharedBreakerBox } from "../src/shared.js";
-import type { EngineName } from "../src/engine.js";
+import type { EngineName } from "../src/core/types.js";
 import { guard, INCUMBENTS, type Guard, type Incumbent } from "./incumbents.js";
 
 export { INCUMBENTS };
@@ -60,7 +61,7 @@ const KEYS = Array.from({ length: 10_000 }, (_, i) => `GET://api/v1/resource-${i
 export function breakerboxWorkloads(engine: EngineName): Workload[] {
   const breaker = new Breaker({ engine });
   const open = tripped(engine);
-  const memory = new BoxMemory(engine, undefined, 1, 4096);
+  const memory = createLocalStore(engine, undefined, 1, 4096, MAX_BYTES);
   const slot = memory.allocate(memory.policy(checkPolicy("options", {})));
   const generation = memory.generation(slot);
   const consecutive = new Breaker({ engine, trip: { consecutiveFailures: 5 } });

@@ -1,6 +1,6 @@
 // The amortised default clock.
 import { describe, expect, it } from "vitest";
-import { clockReads, coarseNow } from "../src/clock.js";
+import { clockReads, coarseNow } from "../src/store/clock.js";
 
 describe("default clock", () => {
   it("under load reads the time about once per millisecond, and never goes back", () => {

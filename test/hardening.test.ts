@@ -6,10 +6,11 @@ import {
   ADAPTIVE_HEADER_SIZE, BUCKET_FAILURE, BUCKET_SIZE, BUCKET_SUCCESS, SLOTS_OFFSET, SLOT_ACCEPTS, SLOT_TOTAL, STATE_HALF_OPEN,
   STATE_OPEN, TS_IN_FLIGHT, TS_OPEN_UNTIL, TS_STATE,
 } from "../src/core/layout.js";
-import { registerBreakerBox } from "../src/prometheus.js";
+import { registerBreakerBox } from "../src/adapters/prometheus.js";
 import { adaptiveSlot, engines, ManualClock, usedBytes } from "./helpers.js";
-import { BoxMemory } from "../src/box-memory.js";
-import { checkPolicy } from "../src/options.js";
+import { decide, settle } from "../src/store/hot-path.js";
+import { checkPolicy } from "../src/facade/check-options.js";
+import { localStore } from "./helpers.js";
 
 type Case = [what: string, run: () => unknown, type: ErrorConstructor, message: RegExp];
 
@@ -214,7 +215,7 @@ describe.each(engines)("properties on the %s engine", (engine) => {
       fc.array(fc.tuple(fc.nat(3), fc.nat(400)), { maxLength: 300 }), fc.nat(1), fc.boolean(),
       (ops, which, onlySuccesses) => {
         const clock = new ManualClock();
-        const memory = new BoxMemory(engine, clock.now, 1, 4096);
+        const memory = localStore(engine, clock.now, 1, 4096);
         const slot = memory.allocate(memory.policy(policies[which]));
         for (const [op, ms] of ops) {
           clock.t += ms;
@@ -244,7 +245,7 @@ describe.each(engines)("properties on the %s engine", (engine) => {
   it("three-state: open never admits before its time; half-open never exceeds its probe cap", () => {
     fc.assert(fc.property(fc.array(fc.tuple(fc.nat(3), fc.nat(300)), { maxLength: 300 }), (ops) => {
       const clock = new ManualClock();
-      const memory = new BoxMemory(engine, clock.now, 1, 4096);
+      const memory = localStore(engine, clock.now, 1, 4096);
       const slot = memory.allocate(memory.policy(checkPolicy("p", { trip: { consecutiveFailures: 2 }, openMs: 500, halfOpenMaxCalls: 2, backoff: 1.5 })));
       const tokens: number[] = [];
       for (const [op, ms] of ops) {
@@ -252,12 +253,12 @@ describe.each(engines)("properties on the %s engine", (engine) => {
         if (op === 0) {
           const open = memory.u8[slot + TS_STATE] === STATE_OPEN;
           const until = memory.f64[(slot + TS_OPEN_UNTIL) / 8];
-          const code = memory.decide(slot) & 15;
+          const code = decide(memory, slot) & 15;
           if (open && clock.t < until) expect(code).toBe(0);
           if (code === 1) tokens.push(memory.generation(slot));
           if (memory.u8[slot + TS_STATE] === STATE_HALF_OPEN) expect(memory.u16[(slot + TS_IN_FLIGHT) / 2]).toBeLessThanOrEqual(2);
         } else if (tokens.length > 0) {
-          memory.settle(slot, tokens.shift()!, op === 1 ? 0 : 1, Number.NaN);
+          settle(memory, slot, tokens.shift()!, op === 1 ? 0 : 1, Number.NaN);
         }
       }
     }), { numRuns: 60 });
@@ -266,13 +267,13 @@ describe.each(engines)("properties on the %s engine", (engine) => {
   it("a stale or repeated settlement changes nothing", () => {
     fc.assert(fc.property(fc.array(fc.nat(2), { maxLength: 100 }), fc.nat(1), (outcomes, which) => {
       const clock = new ManualClock();
-      const memory = new BoxMemory(engine, clock.now, 1, 4096);
+      const memory = localStore(engine, clock.now, 1, 4096);
       const slot = memory.allocate(memory.policy(which === 0 ? policies[0] : checkPolicy("p", { trip: { failureRatio: 0.5 } })));
       const stale = memory.generation(slot);
       memory.reset(slot);
       for (const outcome of outcomes) memory.core.record(slot, memory.generation(slot), outcome, Number.NaN, clock.t);
       const before = usedBytes(memory);
-      for (const outcome of outcomes) memory.settle(slot, stale, outcome, Number.NaN);
+      for (const outcome of outcomes) settle(memory, slot, stale, outcome, Number.NaN);
       expect(usedBytes(memory)).toEqual(before);
     }), { numRuns: 60 });
   });

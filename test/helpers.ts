@@ -1,9 +1,16 @@
 // Shared by the suites: every behavioural case runs on both engines.
-import { BoxMemory } from "../src/box-memory.js";
-import { checkPolicy, type AdaptiveOptions } from "../src/options.js";
-import type { EngineName } from "../src/engine.js";
+import type { EngineName } from "../src/core/types.js";
+import { checkPolicy } from "../src/facade/check-options.js";
+import type { AdaptiveOptions } from "../src/facade/options.js";
+import { createLocalStore } from "../src/store/local-space.js";
+import { MAX_BYTES, type Store } from "../src/store/store.js";
 
 export const engines: readonly EngineName[] = ["wasm", "js"];
+
+/** A box of one thread's store on `engine`, with `bytes` of slots to start with. */
+export function localStore(engine: EngineName, now: (() => number) | undefined, seed: number, bytes: number): Store {
+  return createLocalStore(engine, now, seed, bytes, MAX_BYTES);
+}
 
 /** A manual clock: tests move time by assigning `clock.t`. */
 export class ManualClock {
@@ -13,7 +20,7 @@ export class ManualClock {
 
 /** A box memory on `engine` with one adaptive slot (go-zero's exact algorithm unless told), driven through the core directly. */
 export function adaptiveSlot(engine: EngineName, clock: ManualClock, options: AdaptiveOptions = {}, seed = 42) {
-  const memory = new BoxMemory(engine, clock.now, seed, 4096);
+  const memory = localStore(engine, clock.now, seed, 4096);
   const policy = memory.policy(checkPolicy("options", { recovery: "go-zero", ...options }));
   const slot = memory.allocate(policy);
   const core = memory.core;
@@ -33,12 +40,12 @@ export function adaptiveSlot(engine: EngineName, clock: ManualClock, options: Ad
 }
 
 /** The bytes of a memory that the box uses (header, policies and slots). */
-export function usedBytes(memory: BoxMemory): Uint8Array {
+export function usedBytes(memory: Store): Uint8Array {
   return new Uint8Array(memory.buffer, 0, memory.bytesUsed).slice();
 }
 
 /** First byte where the used memories of two boxes differ, or -1 (fast enough to call every step). */
-export function firstDifference(a: BoxMemory, b: BoxMemory): number {
+export function firstDifference(a: Store, b: Store): number {
   if (a.bytesUsed !== b.bytesUsed) return Math.min(a.bytesUsed, b.bytesUsed);
   const x = Buffer.from(a.buffer, 0, a.bytesUsed);
   const y = Buffer.from(b.buffer, 0, b.bytesUsed);

@@ -7,7 +7,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { BreakerBox, isBreakerOpenError } from "../src/index.js";
-import { breakerFetch, fastifyBreaker, honoBreaker, nodeMiddleware, retryAfterMs } from "../src/http.js";
+import { breakerFetch, fastifyBreaker, honoBreaker, nodeMiddleware, retryAfterMs } from "../src/adapters/http.js";
 
 const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {

@@ -3,10 +3,10 @@
 // and must return the same codes, and hold the same bytes once its pending successes are folded.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { BoxMemory } from "../src/box-memory.js";
+import { decide, settle } from "../src/store/hot-path.js";
 import { KIND_ADAPTIVE } from "../src/core/layout.js";
-import { checkPolicy } from "../src/options.js";
-import { firstDifference, ManualClock } from "./helpers.js";
+import { checkPolicy } from "../src/facade/check-options.js";
+import { firstDifference, localStore, ManualClock } from "./helpers.js";
 
 type Op =
   | { kind: "allow"; slot: number }
@@ -58,7 +58,7 @@ const POLICY_NAMES = ["adaptive", "adaptive 1 s", "adaptive k 2", "consecutive",
 /** Boxes with every policy; their first slot is of policy `only` when given. */
 function build(engine: "wasm" | "js", clock: ManualClock, seed: number, only?: number) {
   // A small initial memory, so that creating slots grows it during the run.
-  const memory = new BoxMemory(engine, clock.now, seed, 600);
+  const memory = localStore(engine, clock.now, seed, 600);
   const policies = [...POLICIES, checkPolicy("options", COUNT_WINDOW_FAILURES)].map((policy) => memory.policy(policy));
   const slots = only === undefined ? [memory.allocate(policies[0]), memory.allocate(policies[3])] : [memory.allocate(policies[only])];
   return { memory, policies, slots, isolations: new Map<number, number>() };
@@ -97,14 +97,14 @@ function run(ops: Op[], seed: number, only?: number): void {
             case "allow": {
               const a = wasm.memory.core.allow(slot, clock.t);
               expect(js.memory.core.allow(slot, clock.t)).toBe(a);
-              expect(fast.memory.decide(slot)).toBe(a);
+              expect(decide(fast.memory, slot)).toBe(a);
               break;
             }
             case "settle": {
               const generation = (wasm.memory.generation(slot) - (step.stale ? 1 : 0)) & 0xffff;
               const a = wasm.memory.core.record(slot, generation, step.outcome, step.duration, clock.t);
               expect(js.memory.core.record(slot, generation, step.outcome, step.duration, clock.t)).toBe(a);
-              expect(fast.memory.settle(slot, generation, step.outcome, step.duration)).toBe(a);
+              expect(settle(fast.memory, slot, generation, step.outcome, step.duration)).toBe(a);
               break;
             }
             case "advance":

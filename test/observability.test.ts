@@ -3,8 +3,8 @@ import { AggregationTemporality, MeterProvider, MetricReader } from "@openteleme
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { BreakerBox, type DropReport } from "../src/index.js";
-import { observeBreakerBox } from "../src/otel.js";
-import { registerBreakerBox } from "../src/prometheus.js";
+import { observeBreakerBox } from "../src/adapters/otel.js";
+import { registerBreakerBox } from "../src/adapters/prometheus.js";
 import { engines, ManualClock } from "./helpers.js";
 
 /** A box with a healthy adaptive breaker, a dropping one, and an open three-state one. */

@@ -7,7 +7,7 @@ import {
   POLICY_OUTAGE_BUCKETS, POLICY_PROTECTION, POLICY_RECORD_SIZE, POLICY_RECOVERY, RECOVERY_FAST, POLICY_TABLE_OFFSET, SLOT_ACCEPTS, SLOT_BUCKET, SLOT_FAILING,
   SLOT_FLAGS, SLOT_GEN, SLOT_LAST_PASS, SLOT_POLICY, SLOT_RNG, SLOT_TOTAL, SLOT_WORKING,
 } from "../core/layout.js";
-import type { Views } from "./memory.js";
+import type { Views } from "../core/views.js";
 import { draw, seedState } from "./random.js";
 import { addDrop, addFailure, addSuccesses, bucketNumber, foldPending, policyOf, roll } from "./window.js";
 

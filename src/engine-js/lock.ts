@@ -9,7 +9,7 @@ import {
   SLOT_LOCK_SIZE, SLOT_POLICY,
 } from "../core/layout.js";
 import { updatePass } from "./adaptive.js";
-import { lockTimeout, type Views } from "./memory.js";
+import { lockTimeout, type Views } from "../core/views.js";
 import { count } from "./three-state.js";
 import { addSuccesses, policyOf } from "./window.js";
 

@@ -2,7 +2,7 @@
 // from its seed whatever the other breakers do. Mirrors assembly/random.ts.
 
 import { SLOT_RNG } from "../core/layout.js";
-import type { Views } from "./memory.js";
+import type { Views } from "../core/views.js";
 
 /** Turns any 32-bit seed into a non-zero xorshift state (the murmur3/splitmix finaliser). */
 export function seedState(seed: number): number {

@@ -3,7 +3,7 @@
 
 import { KIND_ADAPTIVE, POLICY_KIND } from "../core/layout.js";
 import { allowAdaptive, recordAdaptive } from "./adaptive.js";
-import type { Views } from "./memory.js";
+import type { Views } from "../core/views.js";
 import { allowThreeState, recordThreeState } from "./three-state.js";
 import { policyOf } from "./window.js";
 

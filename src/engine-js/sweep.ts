@@ -10,7 +10,7 @@ import {
   TS_REQUESTS, TS_SLOW_CALLS, TS_STATE, TS_SUCCESSES,
 } from "../core/layout.js";
 import { dropProbability } from "./adaptive.js";
-import type { Views } from "./memory.js";
+import type { Views } from "../core/views.js";
 import { catchUp, rejecting } from "./three-state.js";
 import { policyOf } from "./window.js";
 

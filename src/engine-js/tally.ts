@@ -7,7 +7,7 @@ import {
   TS_BUCKET_FAILURES, TS_BUCKET_REQUESTS, TS_BUCKET_SIZE, TS_BUCKET_SLOW, TS_COUNT_FAILURES, TS_COUNT_FILLED,
   TS_COUNT_HEADER_SIZE, TS_COUNT_SLOW, TS_OFFSET, WINDOW_COUNT, WINDOW_TIME,
 } from "../core/layout.js";
-import type { Views } from "./memory.js";
+import type { Views } from "../core/views.js";
 import { advance, bucketNumber } from "./window.js";
 
 /** Bytes of a three-state window under `policy` (after the 64-byte header). */

@@ -17,7 +17,7 @@ import {
   TS_FAILURES, TS_IN_FLIGHT, TS_ISOLATIONS, TS_MODE, TS_OPEN_UNTIL, TS_REOPENS, TS_REQUESTS, TS_SLOW_CALLS,
   TS_STATE, TS_SUCCESSES,
 } from "../core/layout.js";
-import type { Views } from "./memory.js";
+import type { Views } from "../core/views.js";
 import { rollTally, tallyAdd, tallySize, tallySum } from "./tally.js";
 import { bucketNumber, policyOf } from "./window.js";
 

@@ -8,25 +8,19 @@
 import { saturate } from "./counter.js";
 import {
   ADAPTIVE_HEADER_SIZE, BUCKET_DROP, BUCKET_FAILURE, BUCKET_SIZE, BUCKET_SUCCESS, POLICY_BUCKETS,
-  POLICY_BUCKET_MS, POLICY_EPOCH, POLICY_RECORD_SIZE, POLICY_TABLE_OFFSET, SLOT_ACCEPTS, SLOT_BUCKET,
+  POLICY_RECORD_SIZE, POLICY_TABLE_OFFSET, SLOT_ACCEPTS, SLOT_BUCKET,
   SLOT_FAILING, SLOT_OFFSET, SLOT_PENDING, SLOT_POLICY, SLOT_TOTAL, SLOT_WORKING,
 } from "../core/layout.js";
-import type { Views } from "./memory.js";
+import { bucketAt, type Views } from "../core/views.js";
 
 /** Address of the policy record a slot names. */
 export function policyOf(m: Views, slot: number): number {
   return POLICY_TABLE_OFFSET + m.u8[slot + SLOT_POLICY] * POLICY_RECORD_SIZE;
 }
 
-/**
- * Number of the bucket `now` falls in: floor((now − epoch) / bucketMs) mod 2^32. Times before the
- * epoch, NaN and times past 2^53 buckets all map to bucket 0, which a slot reads as "no time passed".
- */
+/** Number of the bucket `now` falls in; the one definition is src/core/views.ts (bucketAt). */
 export function bucketNumber(m: Views, policy: number, now: number): number {
-  const elapsed = (now - m.f64[(policy + POLICY_EPOCH) >>> 3]) / m.f64[(policy + POLICY_BUCKET_MS) >>> 3];
-  if (!(elapsed >= 0 && elapsed < 9007199254740992.0)) return 0;
-  const whole = Math.floor(elapsed);
-  return whole < 4294967296.0 ? whole : whole % 4294967296.0;
+  return bucketAt(m, policy, now);
 }
 
 /** Address of the current (newest) bucket. */

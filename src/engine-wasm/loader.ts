@@ -3,7 +3,7 @@
 // once per box: each box owns one WebAssembly.Memory. The module has no imports, and its exports
 // are used as they are: no bindings, no glue, nothing between the facade and the core.
 
-import type { Core, Engine } from "../engine.js";
+import type { Core, Engine } from "../core/types.js";
 import { CORE_WASM } from "./core.generated.js";
 
 const PAGE = 65536;

@@ -3,8 +3,8 @@
 // wasm globals are per instance, so everything threads agree on lives in that memory.
 // Imported only by the `breakerbox/shared` entry, so the default bundle does not carry it.
 
-import type { Core, Engine } from "../engine.js";
-import { lockTimeout } from "../engine-js/memory.js";
+import type { Core, Engine } from "../core/types.js";
+import { lockTimeout } from "../core/views.js";
 import { CORE_THREADS_WASM } from "./core-threads.generated.js";
 
 const PAGE = 65536;

@@ -1,6 +1,6 @@
 // What the exporters share: one sweep per scrape, whatever number of instruments read it.
 
-import type { BreakerBox, KeyedStats } from "./box.js";
+import type { BreakerBox, KeyedStats } from "../facade/box.js";
 
 /** The breaker states as the exporters label them. */
 export const STATES = ["closed", "open", "half-open", "forced-open", "disabled", "metrics-only", "isolated"] as const;

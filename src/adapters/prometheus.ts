@@ -2,7 +2,7 @@
 // sweep of the core. Nothing runs on the hot path. prom-client is an optional peer dependency.
 
 import { Gauge, register as defaultRegistry, type Registry } from "prom-client";
-import type { BreakerBox } from "./box.js";
+import type { BreakerBox } from "../facade/box.js";
 import { scrapeCache, STATES } from "./metrics.js";
 
 export interface PrometheusOptions {

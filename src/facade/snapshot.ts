@@ -1,13 +1,20 @@
 // Snapshots: a breaker's policy and slot bytes, stamped with the layout version, as plain JSON
 // (`breaker.toJSON()`), and restoring one into a fresh slot (`initialState`).
 
-import type { BoxMemory } from "./box-memory.js";
 import {
-  FLAG_FREE, KIND_ADAPTIVE, LAYOUT_VERSION, POLICY_BUCKET_MS, POLICY_RECORD_SIZE, POLICY_SLOT_SIZE, POLICY_TABLE_OFFSET, SLOT_ALIGN, SLOT_BUCKET,
-  RECOVERY_FAST, SLOT_FLAGS, SLOT_GEN, SLOT_PENDING, SLOT_POLICY, TRIP_CONSECUTIVE, TRIP_FAILURE_COUNT, TRIP_FAILURE_RATIO,
-  TS_ISOLATIONS, WINDOW_COUNT, WINDOW_TIME,
-} from "./core/layout.js";
-import { checkPolicy, type Policy, type PolicyOptions } from "./options.js";
+  LAYOUT_VERSION,
+  RECOVERY_FAST,
+  SLOT_ALIGN,
+  TRIP_CONSECUTIVE,
+  TRIP_FAILURE_COUNT,
+  TRIP_FAILURE_RATIO,
+  WINDOW_COUNT,
+  WINDOW_TIME,
+} from "../core/layout.js";
+import type { Policy } from "../core/types.js";
+import type { Store } from "../store/store.js";
+import { checkPolicy } from "./check-options.js";
+import type { PolicyOptions } from "./options.js";
 
 /** What `breaker.toJSON()` returns and `initialState` takes. */
 export interface BreakerSnapshot {
@@ -57,22 +64,15 @@ function decode(text: string): Uint8Array {
   return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 }
 
-/** The bytes of a slot a snapshot holds: all of it but a shared box's lock word. */
-function slotSize(memory: BoxMemory, slot: number): number {
-  return memory.u16[(POLICY_TABLE_OFFSET + memory.u8[slot + SLOT_POLICY] * POLICY_RECORD_SIZE + POLICY_SLOT_SIZE) >>> 1] - memory.lockBytes;
-}
-
 /** A snapshot of `slot` (brought up to date first, without changing its state). */
-export function takeSnapshot(memory: BoxMemory, slot: number, policy: Policy, reasons: string[]): BreakerSnapshot {
-  const size = slotSize(memory, slot);
-  const savedAt = memory.now();
-  memory.catchUp(slot, savedAt);
+export function takeSnapshot(store: Store, slot: number, reasons: string[]): BreakerSnapshot {
+  const savedAt = store.now();
   return {
     format: "breakerbox",
     layout: LAYOUT_VERSION,
-    policy: policyOptions(policy),
+    policy: policyOptions(store.policyOf(slot)),
     savedAt,
-    slot: encode(new Uint8Array(memory.buffer, slot, size)),
+    slot: encode(store.readSlot(slot, savedAt)),
     reasons: [...reasons],
   };
 }
@@ -93,33 +93,19 @@ export function checkSnapshot(value: unknown): { snapshot: BreakerSnapshot; poli
 }
 
 /**
- * Copies a snapshot's bytes into `slot`, freshly allocated under the snapshot's policy. The slot
- * keeps its own policy index and generation (permits of the old breaker settle nothing), is not
- * isolated (handles do not travel), and its window is aged by the time since the snapshot.
+ * Copies a snapshot's bytes into `slot`, freshly made under the snapshot's policy (see
+ * Store.writeSlot); its window is aged by the time since the snapshot.
  */
-export function restoreSnapshot(memory: BoxMemory, slot: number, snapshot: BreakerSnapshot): void {
+export function restoreSnapshot(store: Store, slot: number, snapshot: BreakerSnapshot): void {
   const bytes = decode(snapshot.slot);
-  const size = slotSize(memory, slot);
+  const size = store.snapshotSize(slot);
   // A shared box's slots are longer by a lock word, and so padded otherwise: the bytes past the
   // policy's own are zero either way.
   if (Math.abs(bytes.length - size) >= SLOT_ALIGN) {
     throw new RangeError(`initialState.slot has ${bytes.length} bytes; its policy's slots have ${size}`);
   }
-  const policyIndex = memory.u8[slot + SLOT_POLICY];
-  const generation = memory.u16[(slot + SLOT_GEN) >>> 1];
-  const current = memory.u32[(slot + SLOT_BUCKET) >>> 2];
-  const bucketMs = memory.f64[(POLICY_TABLE_OFFSET + policyIndex * POLICY_RECORD_SIZE + POLICY_BUCKET_MS) >>> 3];
-  const elapsed = Math.max(0, Math.floor((memory.now() - snapshot.savedAt) / bucketMs));
-  memory.u8.set(bytes.subarray(0, size), slot);
-  memory.u8[slot + SLOT_POLICY] = policyIndex;
-  memory.u16[(slot + SLOT_GEN) >>> 1] = generation;
-  memory.u8[slot + SLOT_FLAGS] &= ~FLAG_FREE;
-  memory.u8[slot + SLOT_PENDING] = 0;
-  // The window last moved at savedAt: it is `elapsed` buckets behind the bucket of now.
-  memory.u32[(slot + SLOT_BUCKET) >>> 2] = (current - Math.min(elapsed, 0x7fffffff)) >>> 0;
-  if (memory.kindOf(slot) !== KIND_ADAPTIVE) {
-    memory.core.isolate(slot, -memory.u32[(slot + TS_ISOLATIONS) >>> 2]);
-  }
+  const bucketMs = store.policyOf(slot).bucketMs;
+  store.writeSlot(slot, bytes, Math.max(0, Math.floor((store.now() - snapshot.savedAt) / bucketMs)));
 }
 
 /** Splits `initialState` off a set of options: the snapshot, and the options left. */

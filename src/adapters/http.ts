@@ -6,9 +6,9 @@
 // success. None of the frameworks is imported: they stay optional peer dependencies.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { BreakerBox } from "./box.js";
-import type { Breaker } from "./breaker.js";
-import { isBreakerOpenError, type BreakerOpenError } from "./errors.js";
+import type { BreakerBox } from "../facade/box.js";
+import type { Breaker } from "../facade/breaker.js";
+import { isBreakerOpenError, type BreakerOpenError } from "../facade/errors.js";
 
 /** What the server middlewares share. `Req` is the framework's request. */
 export interface ServerOptions<Req> {

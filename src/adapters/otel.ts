@@ -2,7 +2,7 @@
 // callback from one sweep of the core per collection. @opentelemetry/api is an optional peer dependency.
 
 import type { Attributes, Meter } from "@opentelemetry/api";
-import type { BreakerBox } from "./box.js";
+import type { BreakerBox } from "../facade/box.js";
 import { STATES } from "./metrics.js";
 
 export interface OtelOptions {

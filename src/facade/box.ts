@@ -1,0 +1,207 @@
+// Many keyed breakers sharing one store: a gateway's breaker per route or upstream. A box is a
+// key map, a store and an engine, handed to it (`BoxParts`): the same class serves a box of one
+// thread and a box shared by threads (./shared-box.ts), which differ only in those parts.
+
+import type { EngineName, SlotStats } from "../core/types.js";
+import { statsSlot } from "../core/views.js";
+import { createLocalStore } from "../store/local-space.js";
+import { MAX_BYTES } from "../store/store.js";
+import { Breaker } from "./breaker.js";
+import { checkBreakerOptions, checkInteger, checkPolicy } from "./check-options.js";
+import { BoxContext, Placement } from "./context.js";
+import type { DoOptions } from "./do.js";
+import { internals } from "./internals.js";
+import { type Keys, LocalKeys } from "./keys.js";
+import type { BreakerOptions, PolicyOptions } from "./options.js";
+import { type BreakerSnapshot, restoreSnapshot, takeInitialState } from "./snapshot.js";
+import { SLOTS_OFFSET } from "../core/layout.js";
+
+/** One breaker's line in `box.stats()`. */
+export interface KeyedStats extends SlotStats {
+  key: string;
+  /** The last failure reasons, oldest first. */
+  reasons: string[];
+}
+
+/** Options for a box: the default policy of its breakers, the clock, seed and engine they share, and its limits. */
+export type BreakerBoxOptions = BreakerOptions & {
+  /**
+   * The most breakers the box holds. Creating one more first evicts the least recently used:
+   * breakers are kept in creation order, and one used (through `get` or any call) since the last
+   * eviction gets a second chance at the end of the line. An evicted breaker is deleted, as by
+   * `delete(key)`. An integer ≥ 1; default: no limit.
+   */
+  maxKeys?: number;
+  /** The most memory the box may take, bytes ≥ 65536. Default 4 GiB (wasm32's reach). */
+  maxBytes?: number;
+  /**
+   * One box for every thread: use `SharedBreakerBox` from 'breakerbox/shared', which takes this
+   * option; `BreakerBox` itself throws a TypeError that says so.
+   */
+  shared?: boolean;
+};
+
+/** What a box is made of: its breakers' context, its default policy record, its keys. */
+export class BoxParts {
+  constructor(
+    readonly context: BoxContext,
+    readonly defaultPolicy: number,
+    readonly keys: Keys,
+    /** This thread's Breaker objects, by key. */
+    readonly breakers: Map<string, Breaker>,
+  ) {}
+}
+
+/** The parts of a box of one thread, from its options. */
+function localParts(options: BreakerBoxOptions | undefined): BoxParts {
+  const isObject = typeof options === "object" && options !== null && !Array.isArray(options);
+  const { maxKeys, maxBytes, shared, ...rest } = (isObject ? options : {}) as BreakerBoxOptions;
+  if (shared) throw new TypeError("shared: true needs SharedBreakerBox from 'breakerbox/shared'");
+  const checked = checkBreakerOptions("BreakerBox options", isObject ? rest : options);
+  const limit = maxKeys === undefined ? Number.POSITIVE_INFINITY : checkInteger("maxKeys", maxKeys, 1, 2 ** 32);
+  const bytes = maxBytes === undefined ? MAX_BYTES : checkInteger("maxBytes", maxBytes, 65536, MAX_BYTES);
+  const initial = Math.min(64 * 1024, bytes - SLOTS_OFFSET);
+  const store = createLocalStore(checked.engine, checked.now, checked.seed, initial, bytes);
+  const breakers = new Map<string, Breaker>();
+  const context = new BoxContext(store, checked.onDrop, checked.dropReportMs);
+  return new BoxParts(context, store.policy(checked.policy), new LocalKeys(store, breakers, limit), breakers);
+}
+
+export class BreakerBox {
+  readonly #context: BoxContext;
+  readonly #defaultPolicy: number;
+  readonly #keys: Keys;
+  readonly #breakers: Map<string, Breaker>;
+
+  constructor(options?: BreakerBoxOptions);
+  /** @internal A box of the given parts (SharedBreakerBox). */
+  constructor(parts: BoxParts);
+  constructor(options?: BreakerBoxOptions | BoxParts) {
+    const parts = options instanceof BoxParts ? options : localParts(options);
+    this.#context = parts.context;
+    this.#defaultPolicy = parts.defaultPolicy;
+    this.#keys = parts.keys;
+    this.#breakers = parts.breakers;
+  }
+
+  /** Which engine runs the box: 'wasm' or 'js'. */
+  get engine(): EngineName {
+    return this.#context.store.engineName;
+  }
+
+  /** Number of breakers in the box (a shared box: made by any thread). */
+  get size(): number {
+    return this.#keys.size;
+  }
+
+  /** Bytes of core memory in use: header, policy table and every slot. */
+  get bytesUsed(): number {
+    return this.#context.store.bytesUsed;
+  }
+
+  /**
+   * The breaker for `key`, created on first use (a shared box: the one any thread made).
+   * `options` (either policy, or `{ initialState }` from `breaker.toJSON()`) apply to a new
+   * breaker and are ignored for an existing one. Any string is an ordinary key.
+   */
+  get(key: string, options?: PolicyOptions | { initialState: BreakerSnapshot }): Breaker {
+    const existing = this.#breakers.get(key);
+    if (existing !== undefined) {
+      internals.touch(existing);
+      return existing;
+    }
+    if (typeof key !== "string") throw new TypeError(`key must be a string, got ${typeof key}`);
+    return this.#make(key, options);
+  }
+
+  #make(key: string, options: PolicyOptions | { initialState: BreakerSnapshot } | undefined): Breaker {
+    const store = this.#context.store;
+    let slot = this.#keys.find(key);
+    let reasons: readonly unknown[] = [];
+    if (slot === 0) {
+      // Everything that can throw on bad options does so before the key map changes.
+      const initial = takeInitialState("breaker options", options);
+      const policy =
+        initial.policy !== undefined
+          ? store.policy(initial.policy)
+          : options === undefined
+            ? this.#defaultPolicy
+            : store.policy(checkPolicy("breaker options", options));
+      const snapshot = initial.snapshot;
+      const made = this.#keys.make(key, policy, (fresh) => {
+        if (snapshot !== undefined) restoreSnapshot(store, fresh, snapshot);
+      });
+      slot = Math.abs(made);
+      if (made < 0 && snapshot !== undefined) reasons = snapshot.reasons;
+    }
+    store.policies.sync(store); // the slot may run a policy another thread added
+    const breaker = new Breaker(new Placement(this.#context, slot, key));
+    for (const reason of reasons) internals.more(breaker).remember(String(reason));
+    this.#breakers.set(key, breaker);
+    this.#keys.added(breaker);
+    return breaker;
+  }
+
+  /** Whether a breaker exists for `key` (a shared box: made by any thread). */
+  has(key: string): boolean {
+    return this.#keys.has(key);
+  }
+
+  /**
+   * Removes the breaker for `key` and frees its slot for reuse. Permits it issued settle nothing,
+   * and a later `get(key)` starts afresh. The removed Breaker object must not be used again.
+   * A shared box cannot delete breakers (another thread may be using one): it throws a TypeError.
+   */
+  delete(key: string): boolean {
+    return this.#keys.delete(key);
+  }
+
+  /**
+   * How many of the box's breakers would drop the next call now (drop probability above 0).
+   * One sweep of the core over all of them, which also brings every window up to date.
+   */
+  dropping(): number {
+    return this.#context.store.countDropping();
+  }
+
+  /**
+   * A snapshot of every breaker: one sweep of the core over all of them (which brings every
+   * window up to date and makes no state change), turned into one object per breaker.
+   */
+  stats(): KeyedStats[] {
+    const out: KeyedStats[] = [];
+    this.forEachStats((key, record) => out.push({ key, ...record }));
+    return out;
+  }
+
+  /**
+   * The sweep behind `stats()`, without the array: `visit(key, stats)` for each breaker. The
+   * exporters use it at scrape time. `visit` must not create or delete breakers. Failure reasons
+   * are this thread's.
+   */
+  forEachStats(visit: (key: string, stats: Omit<KeyedStats, "key">) => void): void {
+    const bySlot = this.#keys.bySlot();
+    const store = this.#context.store;
+    const breakers = this.#breakers;
+    store.sweepStats((records, count) => {
+      for (let i = 0; i < count; i++) {
+        const key = bySlot.get(statsSlot(records, i));
+        if (key === undefined) continue; // made since the key map was built
+        const stats = store.readStats(records, i) as Omit<KeyedStats, "key">;
+        const breaker = breakers.get(key);
+        stats.reasons = breaker === undefined ? [] : (internals.extra(breaker)?.recentReasons() ?? []);
+        visit(key, stats);
+      }
+    });
+  }
+
+  /** The keys: in creation order, or for a shared box every thread's, in key-table order. */
+  keys(): IterableIterator<string> {
+    return this.#keys.keys();
+  }
+
+  /** `get(key).do(fn, options)`. */
+  do<R>(key: string, fn: () => R, options?: DoOptions<R>): R {
+    return this.get(key).do(fn, options);
+  }
+}

@@ -1,0 +1,353 @@
+// A breaker: a handle on one slot of a box's store. `new Breaker()` owns a box of one slot;
+// `box.get(key)` hands out breakers that share the box's store.
+
+import {
+  CHANGED,
+  CHANGED_FROM_SHIFT,
+  CHANGED_STATE_MASK,
+  CHANGED_TO_SHIFT,
+  DECISION_MASK,
+  DECISION_PASS,
+  KIND_ADAPTIVE,
+  MODE_DISABLED,
+  MODE_FORCED_OPEN,
+  MODE_METRICS_ONLY,
+  OUTCOME_EXCLUDED,
+  OUTCOME_FAILURE,
+  OUTCOME_SUCCESS,
+} from "../core/layout.js";
+import type { BreakerCounts, BreakerState, EngineName } from "../core/types.js";
+import { STATE_NAMES } from "../core/views.js";
+import { decide, settle } from "../store/hot-path.js";
+import { createLocalStore } from "../store/local-space.js";
+import { MAX_BYTES } from "../store/store.js";
+import { BoxContext, Placement } from "./context.js";
+import { checkDuration, checkOpenFor, type DoOptions, type Permit, runDo, SlotPermit } from "./do.js";
+import { type BreakerOpenError, dropError } from "./errors.js";
+import * as control from "./control.js";
+import { Extra, type Listener } from "./events.js";
+import { type BreakerInternals, type BreakerStats, internals, releasedError } from "./internals.js";
+import { checkBreakerOptions } from "./check-options.js";
+import type { BreakerOptions } from "./options.js";
+import { type BreakerSnapshot, restoreSnapshot, takeInitialState, takeSnapshot } from "./snapshot.js";
+
+export type { BreakerCounts, BreakerState, BreakerStats, DoOptions, Permit };
+
+/**
+ * A circuit breaker: go-zero's adaptive policy (the default) or the three-state policy
+ * (`policy: 'three-state'` or a `trip` option).
+ *
+ * Two ways to guard a call: `allow()` → Permit | null, or the zero-allocation `tryAcquire()` →
+ * token (0 when rejected) with `accept(token)` / `reject(token)` / `exclude(token)`. `do(fn)`
+ * wraps both.
+ */
+export class Breaker {
+  /** The key in its box; undefined for a standalone breaker. */
+  readonly key: string | undefined;
+  readonly #context: BoxContext;
+  readonly #slot: number;
+  /** Whether settlements need a duration (the policy counts slow calls). */
+  readonly #timed: boolean;
+  #released = false;
+  /** Used (through `get` or a call) since the box last looked for a breaker to evict. */
+  #used = false;
+  /** Its place on the box's eviction clock (-1: the box has no key limit). */
+  #position = -1;
+  /** What only some breakers need (errors, reasons, listeners, drop reports): made on first use. */
+  #extra: Extra | undefined = undefined;
+
+  constructor(options?: BreakerOptions & { initialState?: BreakerSnapshot });
+  /** @internal A breaker on a box's slot (BreakerBox makes these). */
+  constructor(placement: Placement);
+  constructor(options?: (BreakerOptions & { initialState?: BreakerSnapshot }) | Placement) {
+    if (options instanceof Placement) {
+      this.#context = options.context;
+      this.#slot = options.slot;
+      this.key = options.key;
+    } else {
+      const initial = takeInitialState("Breaker options", options);
+      const checked = checkBreakerOptions("Breaker options", initial.rest);
+      const store = createLocalStore(checked.engine, checked.now, checked.seed, 1024, MAX_BYTES);
+      this.#context = new BoxContext(store, checked.onDrop, checked.dropReportMs);
+      this.#slot = store.allocate(store.policy(initial.policy ?? checked.policy));
+      this.key = undefined;
+      if (initial.snapshot !== undefined) {
+        restoreSnapshot(store, this.#slot, initial.snapshot);
+        for (const reason of initial.snapshot.reasons) this.#more().remember(String(reason));
+      }
+    }
+    this.#timed = this.#context.store.timesCalls(this.#slot);
+  }
+
+  /**
+   * A snapshot of the breaker (policy, window, state, counts, reasons) as plain JSON, stamped with
+   * the memory layout version. `new Breaker({ initialState })` or `box.get(key, { initialState })`
+   * restores it; the time since the snapshot ages its window.
+   */
+  toJSON(): BreakerSnapshot {
+    return takeSnapshot(this.#store(), this.#slot, this.#extra?.recentReasons() ?? []);
+  }
+
+  /** Which engine runs this breaker: 'wasm' or 'js'. */
+  get engine(): EngineName {
+    return this.#context.store.engineName;
+  }
+
+  /** Which policy it runs: 'adaptive' or 'three-state'. */
+  get policy(): "adaptive" | "three-state" {
+    return this.#context.store.kindOf(this.#slot) === KIND_ADAPTIVE ? "adaptive" : "three-state";
+  }
+
+  /** Zero-allocation admission: a positive token, or 0 when the call must be rejected. */
+  tryAcquire(): number {
+    if (this.#released) throw releasedError(this.key);
+    this.#used = true;
+    const context = this.#context;
+    const store = context.store;
+    const slot = this.#slot;
+    const code = decide(store, slot);
+    if (code !== DECISION_PASS) {
+      if ((code & CHANGED) !== 0) this.#changed(code);
+      if ((code & DECISION_MASK) !== DECISION_PASS) {
+        if (context.onDrop !== undefined) this.#reportDrop();
+        return 0;
+      }
+    }
+    return context.permits.issue(slot, store.generation(slot), this.#timed ? store.now() : 0);
+  }
+
+  /** Settles a token as a success. Stale, doubled or foreign tokens do nothing. */
+  accept(token: number, durationMs?: number): void {
+    if (durationMs !== undefined) checkDuration(durationMs);
+    const permits = this.#context.permits;
+    if (!this.#released && permits.redeem(token, this.#slot)) {
+      this.#settle(permits.generation, OUTCOME_SUCCESS, permits.issuedAt, durationMs);
+    }
+  }
+
+  /**
+   * Settles a token as a failure, keeping `reason`. With a three-state breaker, `openForMs` opens
+   * it at once for at least that long (accelerated tripping). Stale tokens do nothing.
+   */
+  reject(token: number, reason?: string, openForMs?: number): void {
+    if (openForMs !== undefined) checkOpenFor(this, openForMs);
+    const permits = this.#context.permits;
+    if (!this.#released && permits.redeem(token, this.#slot)) {
+      if (reason !== undefined) this.#more().remember(reason);
+      this.#settle(permits.generation, OUTCOME_FAILURE, permits.issuedAt, undefined, openForMs);
+    }
+  }
+
+  /** Settles a token as neither success nor failure (gobreaker's exclusions). */
+  exclude(token: number): void {
+    const permits = this.#context.permits;
+    if (!this.#released && permits.redeem(token, this.#slot)) {
+      this.#settle(permits.generation, OUTCOME_EXCLUDED, permits.issuedAt);
+    }
+  }
+
+  /** go-zero's Allow: a Permit to settle once, or null when the call must be rejected. */
+  allow(): Permit | null {
+    if ((this.#admit() & DECISION_MASK) !== DECISION_PASS) return null;
+    const store = this.#context.store;
+    return new SlotPermit(this, store.generation(this.#slot), this.#timed ? store.now() : 0);
+  }
+
+  /**
+   * Runs `fn` through the breaker (go-zero's Do, DoWithAcceptable, DoWithFallback and
+   * DoWithFallbackAcceptable in one). A returned promise settles the call when it settles.
+   *
+   * Rejected: returns `fallback(error)` if given; else throws a BreakerOpenError (or a
+   * TooManyRequestsError when a half-open breaker has all the probes it allows): as a rejected
+   * promise when `fn` is an `async function`, synchronously otherwise.
+   * An error from `fn` counts as a failure unless `acceptable(error)` makes it a success or
+   * `excluded(error)` makes it neither, and is rethrown.
+   */
+  do<R>(fn: () => R, options?: DoOptions<R>): R {
+    return runDo(this, fn, options);
+  }
+
+  /**
+   * The state now: 'closed', 'open' or 'half-open' for a three-state breaker, or the manual mode
+   * overriding them ('forced-open', 'disabled', 'metrics-only', 'isolated'). Reading it makes a
+   * due lazy transition (open → half-open), as gobreaker's State() does. An adaptive breaker is
+   * 'closed' while it drops nothing and 'open' while it drops calls with some probability.
+   */
+  get state(): BreakerState {
+    return control.state(this);
+  }
+
+  /** Counts of a three-state breaker since its last state change (gobreaker's Counts). */
+  get counts(): BreakerCounts {
+    return control.threeState(this, "counts").counts(this.#slot); // no state change, as gobreaker's
+  }
+
+  /**
+   * Counts, drop ratio, state and last failure reasons, from the core's stats sweep over this
+   * breaker alone (as `box.stats()` makes them for all). Like that sweep it makes no state change:
+   * an open breaker whose time is up reads 'open' until a call or `state` moves it.
+   */
+  stats(): BreakerStats {
+    const store = this.#store();
+    const reasons = this.#extra?.recentReasons() ?? [];
+    return { engine: store.engineName, ...store.statsOf(this.#slot), reasons };
+  }
+
+  /** Time (ms, on the breaker's clock) until which an open three-state breaker stays open. */
+  get openUntil(): number {
+    return control.threeState(this, "openUntil").openUntil(this.#slot);
+  }
+
+  /** The breaker's one BreakerOpenError (frozen, without a stack): what a rejected call throws. */
+  openError(): BreakerOpenError {
+    const extra = this.#more();
+    extra.dropError ??= dropError(this.key);
+    return extra.dropError;
+  }
+
+  /**
+   * Back to a fresh start; permits already issued settle nothing. Adaptive: an empty window.
+   * Three-state: closed with cleared counts and backoff, out of any manual mode (isolation
+   * handles stay in force until released).
+   */
+  reset(): void {
+    this.#store().reset(this.#slot);
+    control.notifyIfMoved(this); // forced-open → closed moves `state` without a state change
+  }
+
+  /** Three-state: rejects every call until `forceClose()`, `reset()` or another mode. */
+  forceOpen(): void {
+    control.setMode(this, MODE_FORCED_OPEN, "forceOpen()");
+  }
+
+  /** Three-state: closes now with cleared counts, and leaves any manual mode. */
+  forceClose(): void {
+    this.reset();
+  }
+
+  /** Three-state: allows every call and still counts it; nothing trips. */
+  disable(): void {
+    control.setMode(this, MODE_DISABLED, "disable()");
+  }
+
+  /** Three-state: runs the state machine and counts, but never rejects a call. */
+  metricsOnly(): void {
+    control.setMode(this, MODE_METRICS_ONLY, "metricsOnly()");
+  }
+
+  /**
+   * Three-state: rejects every call until the returned handle is released (cockatiel's isolate).
+   * Handles nest: the breaker stays isolated while any is unreleased. Releasing twice does nothing.
+   */
+  isolate(): { release(): void } {
+    return control.isolate(this);
+  }
+
+  /**
+   * Three-state: subscribes to state changes (including manual modes); returns the function that
+   * unsubscribes. Costs nothing while nobody listens. A listener that throws does not stop the
+   * others or touch the breaker; its error is rethrown from a microtask.
+   */
+  onStateChange(listener: Listener): () => void {
+    return control.subscribe(this, listener);
+  }
+
+  /** Subscribes to changes into 'open'; returns the function that unsubscribes. */
+  onOpen(listener: () => void): () => void {
+    return this.onStateChange(({ to }) => to === "open" && listener());
+  }
+
+  /** Subscribes to changes into 'half-open'; returns the function that unsubscribes. */
+  onHalfOpen(listener: () => void): () => void {
+    return this.onStateChange(({ to }) => to === "half-open" && listener());
+  }
+
+  /** Subscribes to changes into 'closed'; returns the function that unsubscribes. */
+  onClose(listener: () => void): () => void {
+    return this.onStateChange(({ to }) => to === "closed" && listener());
+  }
+
+  static {
+    const friend: BreakerInternals = {
+      slotOf: (b) => b.#slot,
+      store: (b) => b.#store(),
+      extra: (b) => b.#extra,
+      more: (b) => b.#more(),
+      isReleased: (b) => b.#released,
+      used: (b) => {
+        const used = b.#used;
+        b.#used = false;
+        return used;
+      },
+      touch: (b) => {
+        b.#used = true;
+      },
+      positionOf: (b) => b.#position,
+      setPosition: (b, position) => {
+        b.#position = position;
+      },
+      release: (b) => {
+        b.#released = true;
+      },
+      admit: (b) => b.#admit(),
+      issuedAt: (b) => (b.#timed ? b.#context.store.now() : 0),
+      settle: (b, generation, outcome, issuedAt, durationMs, openForMs) =>
+        b.#settle(generation, outcome, issuedAt, durationMs, openForMs),
+      changed: (b, code) => b.#changed(code),
+    };
+    Object.assign(internals, friend);
+  }
+
+  #more(): Extra {
+    this.#extra ??= new Extra();
+    return this.#extra;
+  }
+
+  /** The store, for an operation that needs the breaker still in its box. */
+  #store() {
+    if (this.#released) throw releasedError(this.key);
+    return this.#context.store;
+  }
+
+  /** Settles one permit of `generation`, with its duration when the policy times calls. */
+  #settle(generation: number, outcome: number, issuedAt: number, durationMs?: number, openForMs?: number): void {
+    if (this.#released) return;
+    const store = this.#context.store;
+    const slot = this.#slot;
+    const duration = durationMs ?? (this.#timed ? store.now() - issuedAt : Number.NaN);
+    // Accelerated tripping (openForMs checked by the caller), only for a permit of the current generation.
+    const trips = openForMs !== undefined && openForMs > 0 && generation === store.generation(slot);
+    let code = settle(store, slot, generation, outcome, duration);
+    if (trips) code |= store.core.tripThreeState(slot, openForMs, store.now());
+    if ((code & CHANGED) !== 0) this.#changed(code);
+  }
+
+  #admit(): number {
+    if (this.#released) throw releasedError(this.key);
+    this.#used = true;
+    const code = decide(this.#context.store, this.#slot);
+    if ((code & CHANGED) !== 0) this.#changed(code);
+    if ((code & DECISION_MASK) !== DECISION_PASS && this.#context.onDrop !== undefined) this.#reportDrop();
+    return code;
+  }
+
+  #reportDrop(): void {
+    const context = this.#context;
+    this.#more().reportDrop(this.key, context.store.now(), context.dropReportMs, context.onDrop!);
+  }
+
+  /** The slot changed state: tell the listeners, once per real change. */
+  #changed(code = 0): void {
+    const extra = this.#extra;
+    if (extra?.listeners === undefined) return;
+    const store = this.#context.store;
+    if ((code & CHANGED) !== 0 && store.lockBytes !== 0) {
+      // A shared box: another thread may have moved the slot since, so tell the transition the core made.
+      const from = STATE_NAMES[(code >>> CHANGED_FROM_SHIFT) & CHANGED_STATE_MASK];
+      extra.notify(STATE_NAMES[(code >>> CHANGED_TO_SHIFT) & CHANGED_STATE_MASK], from);
+      return;
+    }
+    const to = STATE_NAMES[store.stateCode(this.#slot)];
+    if (to !== extra.known) extra.notify(to);
+  }
+}

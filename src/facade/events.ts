@@ -1,0 +1,89 @@
+// A breaker's rarely needed state, kept apart so that a million idle breakers stay small: its
+// shared errors, its last failure reasons, its state-change listeners and its drop reports. A
+// breaker makes its `Extra` on first use.
+
+import type { BreakerState } from "../core/types.js";
+import type { BreakerOpenError, TooManyRequestsError } from "./errors.js";
+import type { DropReport } from "./options.js";
+
+/** How many failure reasons a breaker keeps (go-zero keeps 5). */
+export const REASONS_KEPT = 5;
+
+export type Listener = (change: { from: BreakerState; to: BreakerState }) => void;
+
+export class Extra {
+  dropError: BreakerOpenError | undefined = undefined;
+  tooManyError: TooManyRequestsError | undefined = undefined;
+  reasons: string[] | undefined = undefined;
+  reasonCount = 0;
+  /** The state the listeners last heard of, and the listeners (none until the first subscribes). */
+  known: BreakerState = "closed";
+  listeners: Listener[] | undefined = undefined;
+  /** Drop reports: rejections since the last report, and when it was (NaN: never). */
+  unreported = 0;
+  reportedAt = Number.NaN;
+
+  /** Keeps a failure reason (the last REASONS_KEPT). */
+  remember(reason: string): void {
+    this.reasons ??= [];
+    this.reasons[this.reasonCount++ % REASONS_KEPT] = reason;
+  }
+
+  /** The last failure reasons, oldest first. */
+  recentReasons(): string[] {
+    const reasons = this.reasons;
+    if (reasons === undefined) return [];
+    const total = this.reasonCount;
+    const out: string[] = [];
+    for (let i = total - Math.min(total, REASONS_KEPT); i < total; i++) out.push(reasons[i % REASONS_KEPT]);
+    return out;
+  }
+
+  /** Tells the listeners of a move from `known` to `to` (or of `from` → `to` when given). */
+  notify(to: BreakerState, from: BreakerState = this.known): void {
+    const listeners = this.listeners;
+    if (listeners === undefined) return;
+    this.known = to;
+    for (const listener of [...listeners]) {
+      try {
+        listener({ from, to });
+      } catch (error) {
+        rethrowLater(error);
+      }
+    }
+  }
+
+  /**
+   * Counts a rejection and reports, at most once per `intervalMs` (go-zero's throttled log line).
+   */
+  reportDrop(
+    key: string | undefined,
+    now: number,
+    intervalMs: number,
+    onDrop: (report: DropReport) => void,
+  ): void {
+    this.unreported++;
+    if (now - this.reportedAt < intervalMs) return;
+    const dropped = this.unreported;
+    this.unreported = 0;
+    this.reportedAt = now;
+    try {
+      onDrop({
+        key,
+        message: "circuit breaker is open and requests dropped",
+        dropped,
+        suppressed: dropped - 1,
+        reasons: this.recentReasons(),
+      });
+    } catch (error) {
+      rethrowLater(error);
+    }
+  }
+}
+
+/** A user callback's error, reported without touching the breaker: rethrown from a microtask. */
+export function rethrowLater(error: unknown): void {
+  queueMicrotask(() => {
+    throw error;
+  });
+}

@@ -1,0 +1,375 @@
+// A store: the memory of a box's slots, with the engine that runs the rules over it. One class for
+// every kind of box, so the facade's hot call sites stay monomorphic; what differs between a box
+// of one thread and a box shared by threads is the `Space` it is handed (where slots, policy
+// records and seeds come from, ./local-space.ts and ./shared-space.ts) and, when shared, the lock
+// word at the end of each slot (`lockBytes`).
+//
+// The store may read the layout (through src/core/views.ts) and call the core; it knows nothing of
+// options, keys or permits. The hot path over it is ./hot-path.ts.
+
+import {
+  BOX_MAGIC,
+  BOX_MAGIC_OFFSET,
+  BOX_VERSION_OFFSET,
+  FLAG_FREE,
+  KIND_ADAPTIVE,
+  LAYOUT_VERSION,
+  MODE_NORMAL,
+  PENDING_LIMIT,
+  SLOT_BUCKET,
+  SLOT_FLAGS,
+  SLOT_GEN,
+  SLOT_PENDING,
+  SLOT_POLICY,
+  STATE_CLOSED,
+  STATS_RECORD_SIZE,
+} from "../core/layout.js";
+import type { BreakerCounts, Core, Engine, EngineName, Policy, SlotStats } from "../core/types.js";
+import {
+  bucketAt,
+  countsOf,
+  generationOf,
+  isolationsOf,
+  openUntilOf,
+  readStats,
+  recordAt,
+  slotSizeOf,
+  stateCodeOf,
+  statsSlot,
+} from "../core/views.js";
+import { coarseNow, lastReading, tick } from "./clock.js";
+import { PolicyTable } from "./policies.js";
+import type { SuccessBatch } from "./shared-settle.js";
+
+/** wasm32 addresses 4 GiB; the TypeScript engine keeps the same limit, so both hold the same boxes. */
+export const MAX_BYTES = 2 ** 32;
+
+/** Where a store's slots, policy records and seeds come from: a box of one thread, or a shared box. */
+export interface Space {
+  /** Bytes each slot carries past its policy's own: a shared box's lock word (else 0). */
+  readonly lockBytes: number;
+  /** Stats records per sweep call. */
+  readonly statsChunk: number;
+  /** The first slot. */
+  slotsStart(store: Store): number;
+  /** The end of the last slot made (for a shared box: by any thread). */
+  slotsEnd(store: Store): number;
+  /** A fresh slot under policy record `index`. */
+  allocate(store: Store, index: number): number;
+  /** Gives a slot back for reuse (a shared box cannot, and throws). */
+  release(store: Store, slot: number): void;
+  /** The seed of the next (re)initialised slot's draws. */
+  nextSeed(store: Store): number;
+  /** An address with room for `bytes` of stats records. */
+  statsScratch(store: Store, bytes: number): number;
+  /** Policy records written so far (by any thread). */
+  policyCount(store: Store): number;
+  /** Runs `make` as the only writer of the space's tables; `make` returns the new policy count. */
+  addPolicy(store: Store, make: (count: number) => number): void;
+}
+
+export class Store {
+  readonly engine: Engine;
+  /** The core, as the store calls it (a shared box with batched successes wraps it: ./batch.ts). */
+  core: Core;
+  buffer!: ArrayBuffer;
+  u8!: Uint8Array;
+  u16!: Uint16Array;
+  u32!: Uint32Array;
+  f64!: Float64Array;
+  readonly space: Space;
+  readonly lockBytes: number;
+  /** Successes the hot path may count in a slot's `pending` (none in a shared box: its lock word). */
+  readonly pendingLimit: number;
+  readonly policies: PolicyTable;
+  /** The most memory the store may take, in bytes. */
+  maxBytes: number;
+  /** This thread's batched successes on a shared store (./shared-settle.ts), if turned on. */
+  batch: SuccessBatch | undefined;
+  private readonly clock: (() => number) | undefined;
+  private readonly seed: number;
+  private latest = Number.NEGATIVE_INFINITY;
+  /** Per policy record, its bucket number for the time, and what it was computed from. */
+  private readonly bucketTick = new Int32Array(256).fill(-1);
+  private readonly bucketTime = new Float64Array(256).fill(Number.NaN);
+  private readonly bucketCurrent = new Uint32Array(256);
+  /** The last bucket lookup with the default clock, in plain fields: most boxes run one policy. */
+  private lastPolicy = -1;
+  private lastTick = -1;
+  private lastBucket = 0;
+
+  constructor(engine: Engine, space: Space, clock: (() => number) | undefined, seed: number, maxBytes: number) {
+    this.engine = engine;
+    this.core = engine.core;
+    this.space = space;
+    this.lockBytes = space.lockBytes;
+    this.pendingLimit = space.lockBytes === 0 ? PENDING_LIMIT : 0;
+    this.policies = new PolicyTable();
+    this.maxBytes = maxBytes;
+    this.batch = undefined;
+    this.clock = clock;
+    this.seed = seed;
+    this.refreshViews();
+    this.latest = this.now();
+  }
+
+  /** Stamps a new box's header (a shared box's header says more: ./shared-space.ts). */
+  stamp(): void {
+    this.u32[BOX_MAGIC_OFFSET >>> 2] = BOX_MAGIC;
+    this.u32[BOX_VERSION_OFFSET >>> 2] = LAYOUT_VERSION;
+  }
+
+  get engineName(): EngineName {
+    return this.engine.name;
+  }
+
+  /** The box's seed, from which each slot's draws are derived. */
+  get boxSeed(): number {
+    return this.seed;
+  }
+
+  // ── Time ──────────────────────────────────────────────────────────────────────────────────────
+
+  /** The time for this operation: never below the previous reading (NaN counts as no change). */
+  now(): number {
+    return this.clamp(this.clock === undefined ? coarseNow() : this.clock());
+  }
+
+  /**
+   * The number of the bucket the time falls in under policy record `policy`, for the hot path.
+   * With the default clock it is worked out once per clock reading; with a user clock, once per
+   * distinct time the clock returns.
+   */
+  currentBucket(policy: number): number {
+    if (this.clock === undefined) {
+      const reading = tick();
+      if (reading === this.lastTick && policy === this.lastPolicy) return this.lastBucket;
+      this.lastTick = reading;
+      this.lastPolicy = policy;
+      if (this.bucketTick[policy] !== reading) {
+        this.bucketTick[policy] = reading;
+        this.bucketCurrent[policy] = bucketAt(this, recordAt(policy), this.clamp(lastReading()));
+      }
+      this.lastBucket = this.bucketCurrent[policy];
+      return this.lastBucket;
+    }
+    const now = this.now();
+    if (this.bucketTime[policy] !== now) {
+      this.bucketTime[policy] = now;
+      this.bucketCurrent[policy] = bucketAt(this, recordAt(policy), now);
+    }
+    return this.bucketCurrent[policy];
+  }
+
+  /** `time`, or the latest reading when `time` is below it or NaN. */
+  private clamp(time: number): number {
+    if (time > this.latest) this.latest = time;
+    return this.latest;
+  }
+
+  // ── Policies and slots ────────────────────────────────────────────────────────────────────────
+
+  /** The record index of `policy`, written on first use. Equal records are shared. */
+  policy(policy: Policy): number {
+    return this.policies.index(this, policy);
+  }
+
+  /** The checked policy a slot runs. */
+  policyOf(slot: number): Policy {
+    return this.policies.of(this.u8[slot + SLOT_POLICY]);
+  }
+
+  /** KIND_ADAPTIVE or KIND_THREE_STATE: the kind of a slot's policy. */
+  kindOf(slot: number): number {
+    return this.policies.kinds[this.u8[slot + SLOT_POLICY]];
+  }
+
+  /** Whether settlements on `slot` need their duration (its policy counts slow calls). */
+  timesCalls(slot: number): boolean {
+    return this.policies.slowCallMs[this.u8[slot + SLOT_POLICY]] !== Number.POSITIVE_INFINITY;
+  }
+
+  /** Bytes one slot under policy record `index` takes. */
+  slotSize(index: number): number {
+    return slotSizeOf(this, index);
+  }
+
+  /** A fresh slot under policy record `index`. */
+  allocate(index: number): number {
+    return this.space.allocate(this, index);
+  }
+
+  /** Gives a slot back. Its generation keeps rising, so its permits stay dead. */
+  release(slot: number): void {
+    this.space.release(this, slot);
+  }
+
+  /** Makes a fresh slot at `slot` under policy record `index`. */
+  initSlot(slot: number, index: number): void {
+    if (this.policies.kinds[index] === KIND_ADAPTIVE) {
+      this.core.initAdaptive(slot, index, this.space.nextSeed(this), this.now());
+    } else {
+      this.core.initThreeState(slot, index, this.now());
+    }
+  }
+
+  /**
+   * Grows the memory to hold at least `bytes` (doubling, within `maxBytes`). On failure nothing
+   * has changed: the error says what was asked and what the limit is.
+   */
+  reserve(bytes: number): void {
+    if (bytes > this.maxBytes) {
+      throw new RangeError(
+        `breakerbox: the box needs ${bytes} bytes, past its maxBytes of ${this.maxBytes}; delete breakers or raise maxBytes`,
+      );
+    }
+    try {
+      this.engine.grow(Math.min(this.maxBytes, Math.max(bytes, this.buffer.byteLength * 2)));
+    } catch (cause) {
+      throw new RangeError(`breakerbox: could not grow the box's memory to ${bytes} bytes`, { cause });
+    } finally {
+      this.refreshViews();
+    }
+  }
+
+  /**
+   * Back to a fresh start, permits already issued settle nothing: an adaptive slot gets an empty
+   * window; a three-state slot closes with cleared counts and leaves any manual mode (its
+   * isolation handles stay open). Returns CHANGED when a three-state slot changed state.
+   */
+  reset(slot: number): number {
+    if (this.kindOf(slot) === KIND_ADAPTIVE) {
+      this.core.initAdaptive(slot, this.u8[slot + SLOT_POLICY], this.space.nextSeed(this), this.now());
+      return 0;
+    }
+    this.core.setMode(slot, MODE_NORMAL);
+    return this.core.forceState(slot, STATE_CLOSED, this.now()); // a new generation even when closed
+  }
+
+  /** Bytes of memory in use (header, tables and every slot ever made). */
+  get bytesUsed(): number {
+    return this.space.slotsEnd(this);
+  }
+
+  /** Bytes of memory reserved (the engine's buffer). */
+  get bytesReserved(): number {
+    return this.buffer.byteLength;
+  }
+
+  // ── What a slot says (core views) ─────────────────────────────────────────────────────────────
+
+  /** Generation of a slot, which its permits carry. */
+  generation(slot: number): number {
+    return generationOf(this, slot);
+  }
+
+  /** A three-state slot's state as a STATS_* code (a manual mode or an isolation overrides it). */
+  stateCode(slot: number): number {
+    return stateCodeOf(this, slot);
+  }
+
+  /** A three-state slot's counts since its last state change, its successes folded first. */
+  counts(slot: number): BreakerCounts {
+    this.catchUp(slot);
+    return countsOf(this, slot);
+  }
+
+  /** Until when an open three-state slot stays open. */
+  openUntil(slot: number): number {
+    return openUntilOf(this, slot);
+  }
+
+  // ── Sweeps ────────────────────────────────────────────────────────────────────────────────────
+
+  /** How many live slots would reject the next call now: one sweep of the core over all. */
+  countDropping(): number {
+    return this.core.countDropping(this.space.slotsStart(this), this.space.slotsEnd(this), this.now());
+  }
+
+  /**
+   * Sweeps every live slot in chunks, written by the core into the space's stats scratch, and
+   * hands each chunk to `visit(records, count)` (see statsSlot and readStats); the records are
+   * valid only during the call.
+   */
+  sweepStats(visit: (records: Float64Array, count: number) => void): void {
+    const chunk = this.space.statsChunk;
+    const out = this.space.statsScratch(this, chunk * STATS_RECORD_SIZE);
+    const end = this.space.slotsEnd(this);
+    const now = this.now();
+    const records = new Float64Array(this.buffer, out, (chunk * STATS_RECORD_SIZE) / 8);
+    let first = this.space.slotsStart(this);
+    for (;;) {
+      const count = this.core.sweepStats(first, end, now, out, chunk);
+      if (count > 0) visit(records, count);
+      if (count < chunk) return;
+      const last = statsSlot(records, count - 1);
+      first = last + this.slotSize(this.u8[last + SLOT_POLICY]);
+    }
+  }
+
+  /** Record `index` of a sweep's chunk, as figures. */
+  readStats(records: Float64Array, index: number): SlotStats {
+    return readStats(records, index, this.kindOf(statsSlot(records, index)) === KIND_ADAPTIVE);
+  }
+
+  /** Brings one slot up to `now` without changing its state (the sweep's step, on that slot alone). */
+  catchUp(slot: number, now = this.now()): void {
+    this.core.countDropping(slot, slot + 1, now);
+  }
+
+  /** The figures of one slot now: the same core sweep as for a whole box, over that slot alone. */
+  statsOf(slot: number): SlotStats {
+    const out = this.space.statsScratch(this, STATS_RECORD_SIZE);
+    this.core.sweepStats(slot, slot + 1, this.now(), out, 1);
+    return this.readStats(new Float64Array(this.buffer, out, STATS_RECORD_SIZE / 8), 0);
+  }
+
+  // ── Snapshots ─────────────────────────────────────────────────────────────────────────────────
+
+  /** Bytes of a slot a snapshot holds: all of it but a shared box's lock word. */
+  snapshotSize(slot: number): number {
+    return this.slotSize(this.u8[slot + SLOT_POLICY]) - this.lockBytes;
+  }
+
+  /** A copy of a slot's bytes, brought up to `now` first (no state change). */
+  readSlot(slot: number, now: number): Uint8Array {
+    this.catchUp(slot, now);
+    return new Uint8Array(this.buffer, slot, this.snapshotSize(slot)).slice();
+  }
+
+  /**
+   * Writes a snapshot's bytes into `slot`, freshly made under the snapshot's policy, whose window
+   * last moved `elapsedBuckets` buckets ago. The slot keeps its own policy index and generation
+   * (permits of the old breaker settle nothing) and no isolation handles (they do not travel).
+   */
+  writeSlot(slot: number, bytes: Uint8Array, elapsedBuckets: number): void {
+    const policyIndex = this.u8[slot + SLOT_POLICY];
+    const generation = this.u16[(slot + SLOT_GEN) >>> 1];
+    const current = this.u32[(slot + SLOT_BUCKET) >>> 2];
+    this.u8.set(bytes.subarray(0, this.snapshotSize(slot)), slot);
+    this.u8[slot + SLOT_POLICY] = policyIndex;
+    this.u16[(slot + SLOT_GEN) >>> 1] = generation;
+    this.u8[slot + SLOT_FLAGS] &= ~FLAG_FREE;
+    this.u8[slot + SLOT_PENDING] = 0;
+    this.u32[(slot + SLOT_BUCKET) >>> 2] = (current - Math.min(elapsedBuckets, 0x7fffffff)) >>> 0;
+    if (this.kindOf(slot) !== KIND_ADAPTIVE) this.core.isolate(slot, -isolationsOf(this, slot));
+  }
+
+  /** Renews the views after growth (by this thread or, shared, another). */
+  refreshViews(): void {
+    const buffer = this.engine.buffer();
+    if (buffer === this.buffer && this.u8.length === buffer.byteLength) return;
+    this.buffer = buffer;
+    const length = buffer.byteLength;
+    // Fixed-length views: one that tracks a growable shared buffer indexes ~20× slower in Node 20.
+    this.u8 = new Uint8Array(buffer, 0, length);
+    this.u16 = new Uint16Array(buffer, 0, length >>> 1);
+    this.u32 = new Uint32Array(buffer, 0, length >>> 2);
+    this.f64 = new Float64Array(buffer, 0, length >>> 3);
+  }
+
+  /** Makes sure this thread's views reach `end` (another thread may have grown the memory). */
+  reach(end: number): void {
+    if (end > this.u8.length) this.refreshViews();
+  }
+}
