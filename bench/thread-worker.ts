@@ -14,7 +14,9 @@ for (let i = 0; i < 200_000; i++) {
 }
 const flag = new Int32Array(start);
 Atomics.add(flag, 1, 1);
-while (Atomics.load(flag, 0) === 0) { /* spin until every worker is ready */ }
+while (Atomics.load(flag, 0) === 0) {
+  /* spin until every worker is ready */
+}
 const begin = performance.timeOrigin + performance.now();
 for (let i = 0; i < ops; i++) {
   const b = breakers[i & 3];

@@ -1,14 +1,14 @@
 // What `npm run bench` measures. Bundled from source by bench/run.mjs (the same code as dist/), so it
 // can also reach the core directly for the "one call per operation" comparison.
 import { SLOTS_OFFSET } from "../src/core/layout.js";
-import { clockReads } from "../src/store/clock.js";
+import type { EngineName } from "../src/core/types.js";
 import { checkPolicy } from "../src/facade/check-options.js";
-import { createLocalStore } from "../src/store/local-space.js";
-import { MAX_BYTES } from "../src/store/store.js";
 import { Breaker, BreakerBox } from "../src/index.js";
 import { SharedBreakerBox } from "../src/shared.js";
-import type { EngineName } from "../src/core/types.js";
-import { guard, INCUMBENTS, type Guard, type Incumbent } from "./incumbents.js";
+import { clockReads } from "../src/store/clock.js";
+import { createLocalStore } from "../src/store/local-space.js";
+import { MAX_BYTES } from "../src/store/store.js";
+import { type Guard, guard, INCUMBENTS, type Incumbent } from "./incumbents.js";
 
 export { INCUMBENTS };
 
@@ -52,7 +52,10 @@ function tripped(engine: EngineName): Breaker {
 
 function randomPicks(count: number): Uint16Array {
   let seed = 1;
-  return Uint16Array.from({ length: 65_536 }, () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % count);
+  return Uint16Array.from({ length: 65_536 }, () => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % count;
+  });
 }
 
 const KEYS = Array.from({ length: 10_000 }, (_, i) => `GET://api/v1/resource-${i}/:id`);
@@ -65,7 +68,12 @@ export function breakerboxWorkloads(engine: EngineName): Workload[] {
   const slot = memory.allocate(memory.policy(checkPolicy("options", {})));
   const generation = memory.generation(slot);
   const consecutive = new Breaker({ engine, trip: { consecutiveFailures: 5 } });
-  const ratio = new Breaker({ engine, trip: { failureRatio: 0.5, minRequests: 20 }, windowMs: 10_000, buckets: 10 });
+  const ratio = new Breaker({
+    engine,
+    trip: { failureRatio: 0.5, minRequests: 20 },
+    windowMs: 10_000,
+    buckets: 10,
+  });
   const outage = inOutage(engine);
   const forced = new Breaker({ engine, policy: "three-state" });
   forced.forceOpen();
@@ -73,11 +81,17 @@ export function breakerboxWorkloads(engine: EngineName): Workload[] {
   for (const key of KEYS) box.get(key);
   const picks = randomPicks(KEYS.length);
   let pick = 0;
+  // biome-ignore lint/correctness/noUnusedVariables: a sink keeps the measured results alive
   let sink = 0;
   const one = () => 1;
   const fallback = () => 0;
   const s = (name: string, run: () => void): Workload => ({ name, subject: engine, ops: OPS, run });
-  const a = (name: string, ops: number, run: () => Promise<void>): Workload => ({ name, subject: engine, ops, run });
+  const a = (name: string, ops: number, run: () => Promise<void>): Workload => ({
+    name,
+    subject: engine,
+    ops,
+    run,
+  });
   return [
     s("1 sync: tryAcquire + accept (zero-allocation)", () => {
       for (let i = 0; i < OPS; i++) breaker.accept(breaker.tryAcquire());
@@ -97,7 +111,8 @@ export function breakerboxWorkloads(engine: EngineName): Workload[] {
     s("1 sync: naive seam, one core call per operation", () => {
       const core = memory.core;
       for (let i = 0; i < OPS; i++) {
-        if (core.allowAdaptive(slot, memory.now()) === 1) core.recordAdaptive(slot, generation, 0, memory.now());
+        if (core.allowAdaptive(slot, memory.now()) === 1)
+          core.recordAdaptive(slot, generation, 0, memory.now());
       }
     }),
     a("2 await do(asyncFn)", ASYNC_OPS, async () => {
@@ -112,7 +127,11 @@ export function breakerboxWorkloads(engine: EngineName): Workload[] {
     }),
     a("3 open: await do(asyncFn) rejects", ASYNC_OPS, async () => {
       for (let i = 0; i < ASYNC_OPS; i++) {
-        try { sink += await open.do(resolved); } catch { sink++; }
+        try {
+          sink += await open.do(resolved);
+        } catch {
+          sink++;
+        }
       }
     }),
     s("3 open: do(syncFn, { fallback })", () => {
@@ -140,7 +159,8 @@ export function breakerboxWorkloads(engine: EngineName): Workload[] {
       }
     }),
     a("4 10k keys: await box.do(randomKey, asyncFn)", ASYNC_OPS, async () => {
-      for (let i = 0; i < ASYNC_OPS; i++) sink += await box.do(KEYS[picks[pick++ & 0xffff]], resolved);
+      for (let i = 0; i < ASYNC_OPS; i++)
+        sink += await box.do(KEYS[picks[pick++ & 0xffff]], resolved);
     }),
     ...sharedWorkloads(engine, picks),
   ];
@@ -173,8 +193,14 @@ function sharedWorkloads(engine: EngineName, picks: Uint16Array): Workload[] {
 /** Rows of workload 5 and the non-shared rows they compare with. */
 export const SHARED_PAIRS: [string, string][] = [
   ["5 shared box: tryAcquire + accept", "1 sync: tryAcquire + accept (zero-allocation)"],
-  ["5 shared box: three-state, consecutive failures: tryAcquire + accept", "1 sync: three-state, consecutive failures: tryAcquire + accept"],
-  ["5 shared box, 10k keys: get(randomKey) + tryAcquire + accept", "4 10k keys: get(randomKey) + tryAcquire + accept"],
+  [
+    "5 shared box: three-state, consecutive failures: tryAcquire + accept",
+    "1 sync: three-state, consecutive failures: tryAcquire + accept",
+  ],
+  [
+    "5 shared box, 10k keys: get(randomKey) + tryAcquire + accept",
+    "4 10k keys: get(randomKey) + tryAcquire + accept",
+  ],
 ];
 
 /**
@@ -183,18 +209,33 @@ export const SHARED_PAIRS: [string, string][] = [
  * no-contention reference), each thread holding back `successBatch` successes per breaker. Returns
  * operations per second over the wall time from the common start to the last worker's end.
  */
-export async function threadThroughput(engine: EngineName, workers: number, ops: number, shared: boolean, successBatch = 1): Promise<number> {
+export async function threadThroughput(
+  engine: EngineName,
+  workers: number,
+  ops: number,
+  shared: boolean,
+  successBatch = 1,
+): Promise<number> {
   const { Worker } = await import("node:worker_threads");
   const box = new SharedBreakerBox({ engine, maxKeys: 16 });
   for (let k = 0; k < 4; k++) box.get(`upstream-${k}`);
   const start = new SharedArrayBuffer(8);
   const flag = new Int32Array(start);
   const url = new URL("./thread-worker.mjs", import.meta.url);
-  const threads = Array.from({ length: workers }, () => new Worker(url, { workerData: { handle: box.share(), engine, ops, shared, start, successBatch } }));
-  const done = threads.map((t) => new Promise<{ begin: number; end: number }>((resolve, reject) => {
-    t.once("message", resolve);
-    t.once("error", reject);
-  }));
+  const threads = Array.from(
+    { length: workers },
+    () =>
+      new Worker(url, {
+        workerData: { handle: box.share(), engine, ops, shared, start, successBatch },
+      }),
+  );
+  const done = threads.map(
+    (t) =>
+      new Promise<{ begin: number; end: number }>((resolve, reject) => {
+        t.once("message", resolve);
+        t.once("error", reject);
+      }),
+  );
   while (Atomics.load(flag, 1) < workers) await new Promise((resolve) => setTimeout(resolve, 1));
   Atomics.store(flag, 0, 1);
   const times = await Promise.all(done);
@@ -204,7 +245,10 @@ export async function threadThroughput(engine: EngineName, workers: number, ops:
 }
 
 /** The same awaited workloads on an incumbent, and the floor (no breaker). */
-export function incumbentWorkloads(kind: Incumbent | "floor"): { workloads: Workload[]; dispose(): void } {
+export function incumbentWorkloads(kind: Incumbent | "floor"): {
+  workloads: Workload[];
+  dispose(): void;
+} {
   const guards: Guard[] = [];
   const make = (): Guard => {
     if (kind === "floor") return { call: (f) => f(), open() {}, dispose() {} };
@@ -219,8 +263,14 @@ export function incumbentWorkloads(kind: Incumbent | "floor"): { workloads: Work
   if (kind !== "opossum") for (const key of KEYS) keyed.set(key, make()); // opossum: 2 timers each, see creation
   const picks = randomPicks(KEYS.length);
   let pick = 0;
+  // biome-ignore lint/correctness/noUnusedVariables: a sink keeps the measured results alive
   let sink = 0;
-  const a = (name: string, run: () => Promise<void>): Workload => ({ name, subject: kind, ops: ASYNC_OPS, run });
+  const a = (name: string, run: () => Promise<void>): Workload => ({
+    name,
+    subject: kind,
+    ops: ASYNC_OPS,
+    run,
+  });
   const workloads = [
     a("2 await do(asyncFn)", async () => {
       for (let i = 0; i < ASYNC_OPS; i++) sink += await healthy.call(resolved);
@@ -234,18 +284,32 @@ export function incumbentWorkloads(kind: Incumbent | "floor"): { workloads: Work
     }),
   ];
   if (kind !== "floor") {
-    workloads.push(a("3 open: await do(asyncFn) rejects", async () => {
-      for (let i = 0; i < ASYNC_OPS; i++) {
-        try { sink += await open.call(resolved); } catch { sink++; }
-      }
-    }));
+    workloads.push(
+      a("3 open: await do(asyncFn) rejects", async () => {
+        for (let i = 0; i < ASYNC_OPS; i++) {
+          try {
+            sink += await open.call(resolved);
+          } catch {
+            sink++;
+          }
+        }
+      }),
+    );
   }
   if (keyed.size > 0) {
-    workloads.push(a("4 10k keys: await box.do(randomKey, asyncFn)", async () => {
-      for (let i = 0; i < ASYNC_OPS; i++) sink += await keyed.get(KEYS[picks[pick++ & 0xffff]])!.call(resolved);
-    }));
+    workloads.push(
+      a("4 10k keys: await box.do(randomKey, asyncFn)", async () => {
+        for (let i = 0; i < ASYNC_OPS; i++)
+          sink += await keyed.get(KEYS[picks[pick++ & 0xffff]])!.call(resolved);
+      }),
+    );
   }
-  return { workloads, dispose: () => { for (const g of guards) g.dispose(); } };
+  return {
+    workloads,
+    dispose: () => {
+      for (const g of guards) g.dispose();
+    },
+  };
 }
 
 export interface Creation {
@@ -269,12 +333,20 @@ async function idle(ms: number): Promise<number> {
 export const POLICIES = {
   "adaptive, 40 buckets": {},
   "three-state, consecutive failures": { trip: { consecutiveFailures: 5 } },
-  "three-state, failure ratio, 10 buckets": { trip: { failureRatio: 0.5 }, windowMs: 10_000, buckets: 10 },
+  "three-state, failure ratio, 10 buckets": {
+    trip: { failureRatio: 0.5 },
+    windowMs: 10_000,
+    buckets: 10,
+  },
 } as const;
 
 /** Creates `count` breakers; measures time, bytes per breaker, and idle CPU over `idleMs`. */
 export async function creation(
-  subject: string, count: number, gc: () => void, idleMs: number, policy: keyof typeof POLICIES = "adaptive, 40 buckets",
+  subject: string,
+  count: number,
+  gc: () => void,
+  idleMs: number,
+  policy: keyof typeof POLICIES = "adaptive, 40 buckets",
 ): Promise<Creation> {
   const keys = Array.from({ length: count }, (_, i) => `upstream-${i}`);
   gc();
@@ -291,7 +363,9 @@ export async function creation(
   } else {
     const map = new Map<string, Guard>();
     for (const key of keys) map.set(key, guard(subject as Incumbent, resolved));
-    dispose = () => { for (const g of map.values()) g.dispose(); };
+    dispose = () => {
+      for (const g of map.values()) g.dispose();
+    };
     holder = map;
   }
   const ms = performance.now() - started;
@@ -316,15 +390,27 @@ export function sweptBox(engine: EngineName, count: number): BreakerBox {
 /** Workload 6: sweeps over `count` breakers, counted per breaker. */
 export function sweepWorkloads(engine: EngineName, count: number): Workload[] {
   const box = sweptBox(engine, count);
+  // biome-ignore lint/correctness/noUnusedVariables: a sink keeps the measured results alive
   let sink = 0;
   const n = count.toLocaleString("en");
   return [
-    { name: `6 sweep: box.dropping() over ${n} breakers`, subject: engine, ops: count, run: () => { sink += box.dropping(); } },
+    {
+      name: `6 sweep: box.dropping() over ${n} breakers`,
+      subject: engine,
+      ops: count,
+      run: () => {
+        sink += box.dropping();
+      },
+    },
     {
       name: `6 sweep: box.forEachStats() over ${n} breakers`,
       subject: engine,
       ops: count,
-      run: () => { box.forEachStats((_, s) => { sink += s.requests; }); },
+      run: () => {
+        box.forEachStats((_, s) => {
+          sink += s.requests;
+        });
+      },
     },
   ];
 }
@@ -338,7 +424,9 @@ export function timeSweeps(engine: EngineName, count: number): { dropping: numbe
   sink += box.dropping();
   const dropping = performance.now() - started;
   started = performance.now();
-  box.forEachStats((_, s) => { sink += s.requests; });
+  box.forEachStats((_, s) => {
+    sink += s.requests;
+  });
   const stats = performance.now() - started;
   if (sink < 0) throw new Error("unreachable");
   return { dropping, stats };

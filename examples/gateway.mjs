@@ -6,9 +6,15 @@ import { createServer } from "node:http";
 import { BreakerBox, isBreakerOpenError } from "breakerbox";
 import { breakerFetch } from "breakerbox/http";
 
-const listen = (server) => new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${server.address().port}`)));
+const listen = (server) =>
+  new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${server.address().port}`)),
+  );
 const started = Date.now();
-const upstreamDown = () => { const t = Date.now() - started; return t >= 4000 && t < 10_000; };
+const upstreamDown = () => {
+  const t = Date.now() - started;
+  return t >= 4000 && t < 10_000;
+};
 
 const counts = { ok: 0, dropped: 0, upstreamFailed: 0, upstreamCalls: 0 };
 const upstream = createServer((_req, res) => {
@@ -40,19 +46,30 @@ const gateway = createServer(async (_req, res) => {
 });
 const gatewayUrl = await listen(gateway);
 
-console.log(`upstream ${upstreamUrl} (down from 4 s to 10 s), gateway ${gatewayUrl}, 100 requests/s for 14 s\n`);
-console.log("second | answered 2xx | dropped by breaker (503) | upstream failed (500) | calls reaching upstream");
-const load = setInterval(() => { fetch(`${gatewayUrl}/`).then((r) => r.arrayBuffer()).catch(() => {}); }, 10);
+console.log(
+  `upstream ${upstreamUrl} (down from 4 s to 10 s), gateway ${gatewayUrl}, 100 requests/s for 14 s\n`,
+);
+console.log(
+  "second | answered 2xx | dropped by breaker (503) | upstream failed (500) | calls reaching upstream",
+);
+const load = setInterval(() => {
+  fetch(`${gatewayUrl}/`)
+    .then((r) => r.arrayBuffer())
+    .catch(() => {});
+}, 10);
 let second = 0;
 const tick = setInterval(() => {
   second++;
-  console.log(`${String(second).padStart(6)} | ${String(counts.ok).padStart(12)} | ${String(counts.dropped).padStart(24)} | `
-    + `${String(counts.upstreamFailed).padStart(21)} | ${String(counts.upstreamCalls).padStart(23)}`);
+  console.log(
+    `${String(second).padStart(6)} | ${String(counts.ok).padStart(12)} | ${String(counts.dropped).padStart(24)} | ` +
+      `${String(counts.upstreamFailed).padStart(21)} | ${String(counts.upstreamCalls).padStart(23)}`,
+  );
   Object.assign(counts, { ok: 0, dropped: 0, upstreamFailed: 0, upstreamCalls: 0 });
   if (second === 14) {
     clearInterval(load);
     clearInterval(tick);
-    setTimeout(() => { // let the last requests finish, then stop both servers
+    setTimeout(() => {
+      // let the last requests finish, then stop both servers
       gateway.closeAllConnections();
       upstream.closeAllConnections();
       gateway.close();

@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { POLICIES, SCENARIOS } from "./scenarios.js";
-import { simulate, summarize, type Summary } from "./simulator.js";
+import { type Summary, simulate, summarize } from "./simulator.js";
 import { chart } from "./svg.js";
 
 function option(name: string, fallback: string): string {
@@ -21,17 +21,23 @@ mkdirSync(out, { recursive: true });
 const fmt = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : "never");
 const results: Array<{ scenario: string; policy: string; summary: Summary }> = [];
 
-console.log(`breakerbox demo: a deterministic simulation in virtual time (seed ${seed}, ${engine} engine)\n`);
+console.log(
+  `breakerbox demo: a deterministic simulation in virtual time (seed ${seed}, ${engine} engine)\n`,
+);
 for (const scenario of SCENARIOS.filter((s) => only === "" || s.name === only)) {
   const runs = POLICIES.map((policy) => simulate(scenario, policy, seed, 250, engine));
   console.log(`## ${scenario.title} — ${scenario.description}\n`);
-  console.log("| policy | backend calls/s in the fault (after 2 s) | goodput/s in the fault | slow responses/s in the fault | drops while healthy | time to recover |");
+  console.log(
+    "| policy | backend calls/s in the fault (after 2 s) | goodput/s in the fault | slow responses/s in the fault | drops while healthy | time to recover |",
+  );
   console.log("|---|---|---|---|---|---|");
   for (const run of runs) {
     const summary = summarize(scenario, run);
     results.push({ scenario: scenario.name, policy: run.policy, summary });
-    console.log(`| ${run.policy} | ${fmt(summary.backendDuringFault)} | ${fmt(summary.goodputDuringFault)} | ${fmt(summary.slowDuringFault)} | `
-      + `${fmt(summary.dropRateHealthy * 100, 2)} % | ${Number.isFinite(summary.recoveryMs) ? `${fmt(summary.recoveryMs / 1000, 2)} s` : "never"} |`);
+    console.log(
+      `| ${run.policy} | ${fmt(summary.backendDuringFault)} | ${fmt(summary.goodputDuringFault)} | ${fmt(summary.slowDuringFault)} | ` +
+        `${fmt(summary.dropRateHealthy * 100, 2)} % | ${Number.isFinite(summary.recoveryMs) ? `${fmt(summary.recoveryMs / 1000, 2)} s` : "never"} |`,
+    );
   }
   const file = join(out, `${scenario.name}.svg`);
   writeFileSync(file, chart(scenario, runs));
@@ -39,15 +45,41 @@ for (const scenario of SCENARIOS.filter((s) => only === "" || s.name === only)) 
 }
 
 // The targets of the fast-recovery mode, beside go-zero's figures.
-const get = (scenario: string, policy: string) => results.find((r) => r.scenario === scenario && r.policy === policy)?.summary;
+const get = (scenario: string, policy: string) =>
+  results.find((r) => r.scenario === scenario && r.policy === policy)?.summary;
 if (only === "") {
   const lines: Array<[string, (s: Summary) => string, (s: Summary) => boolean, string]> = [];
   const outage = "hard-outage";
-  lines.push([outage, (s) => `recovers in ${fmt(s.recoveryMs / 1000, 2)} s`, (s) => s.recoveryMs <= 3000, "≤ 3 s"]);
-  lines.push([outage, (s) => `${fmt(s.backendDuringFault)} backend calls/s`, (s) => s.backendDuringFault <= 2, "≤ 2/s"]);
-  lines.push(["overload", (s) => `${fmt(s.backendDuringFault / 200, 2)}× capacity reaches the backend`, (s) => s.backendDuringFault <= 1.6 * 200, "≤ 1.6×"]);
-  lines.push(["overload", (s) => `goodput ${fmt(s.goodputDuringFault / 200, 2)}× capacity`, (s) => s.goodputDuringFault >= 0.95 * 200, "≥ 0.95×"]);
-  lines.push(["brownout", (s) => `drops ${fmt(s.dropRateHealthy * 100, 2)} % healthy`, () => true, ""]);
+  lines.push([
+    outage,
+    (s) => `recovers in ${fmt(s.recoveryMs / 1000, 2)} s`,
+    (s) => s.recoveryMs <= 3000,
+    "≤ 3 s",
+  ]);
+  lines.push([
+    outage,
+    (s) => `${fmt(s.backendDuringFault)} backend calls/s`,
+    (s) => s.backendDuringFault <= 2,
+    "≤ 2/s",
+  ]);
+  lines.push([
+    "overload",
+    (s) => `${fmt(s.backendDuringFault / 200, 2)}× capacity reaches the backend`,
+    (s) => s.backendDuringFault <= 1.6 * 200,
+    "≤ 1.6×",
+  ]);
+  lines.push([
+    "overload",
+    (s) => `goodput ${fmt(s.goodputDuringFault / 200, 2)}× capacity`,
+    (s) => s.goodputDuringFault >= 0.95 * 200,
+    "≥ 0.95×",
+  ]);
+  lines.push([
+    "brownout",
+    (s) => `drops ${fmt(s.dropRateHealthy * 100, 2)} % healthy`,
+    () => true,
+    "",
+  ]);
   console.log("## Targets (adaptive policy)\n");
   console.log("| scenario | target | go-zero | fast recovery |");
   console.log("|---|---|---|---|");
@@ -58,13 +90,21 @@ if (only === "") {
     console.log(`| ${scenario} | ${target || "—"} | ${mark(goZero)} | ${mark(fast)} |`);
   }
   const brownout = (policy: string) => {
-    const run = simulate(SCENARIOS.find((s) => s.name === "brownout")!, POLICIES.find((p) => p.name === policy)!, seed, 250, engine);
+    const run = simulate(
+      SCENARIOS.find((s) => s.name === "brownout")!,
+      POLICIES.find((p) => p.name === policy)!,
+      seed,
+      250,
+      engine,
+    );
     const offered = run.bins.slice(40, 280).reduce((n, b) => n + b.offered, 0);
     const dropped = run.bins.slice(40, 280).reduce((n, b) => n + b.dropped, 0);
     return (dropped / offered) * 100;
   };
   const goZeroBrown = brownout("adaptive, go-zero");
   const fastBrown = brownout("adaptive, fast recovery");
-  console.log(`| brownout | ≤ 1 % dropped during the 10 % fault | ${fmt(goZeroBrown, 2)} %${goZeroBrown <= 1 ? " ✓" : " ✗"} | ${fmt(fastBrown, 2)} %${fastBrown <= 1 ? " ✓" : " ✗"} |`);
+  console.log(
+    `| brownout | ≤ 1 % dropped during the 10 % fault | ${fmt(goZeroBrown, 2)} %${goZeroBrown <= 1 ? " ✓" : " ✗"} | ${fmt(fastBrown, 2)} %${fastBrown <= 1 ? " ✓" : " ✗"} |`,
+  );
   console.log(`\ncharts in ${out}`);
 }

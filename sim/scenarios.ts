@@ -10,7 +10,8 @@ export const SCENARIOS: Scenario[] = [
   {
     name: "hard-outage",
     title: "Hard outage",
-    description: "200 req/s; the backend fails every call from 20 s to 80 s, then is healthy again.",
+    description:
+      "200 req/s; the backend fails every call from 20 s to 80 s, then is healthy again.",
     durationMs: 120_000,
     offered: () => 200,
     capacity: 400,
@@ -21,7 +22,8 @@ export const SCENARIOS: Scenario[] = [
   {
     name: "overload",
     title: "Overload",
-    description: "Capacity 200 req/s; 150 req/s offered, then 600 req/s (3×) from 20 s to 80 s; over capacity the backend fails fast.",
+    description:
+      "Capacity 200 req/s; 150 req/s offered, then 600 req/s (3×) from 20 s to 80 s; over capacity the backend fails fast.",
     durationMs: 110_000,
     offered: (t) => (during(20_000, 80_000)(t) ? 600 : 150),
     capacity: 200,
@@ -32,7 +34,8 @@ export const SCENARIOS: Scenario[] = [
   {
     name: "brownout",
     title: "Brownout",
-    description: "200 req/s; 10 % of calls fail at random from 10 s to 70 s. A breaker must not amplify a small fault.",
+    description:
+      "200 req/s; 10 % of calls fail at random from 10 s to 70 s. A breaker must not amplify a small fault.",
     durationMs: 80_000,
     offered: () => 200,
     capacity: 400,
@@ -48,8 +51,12 @@ export const SCENARIOS: Scenario[] = [
     offered: () => 200,
     capacity: 400,
     latencyMs: 20,
-    condition: (t) => (during(20_000, 80_000)(t) && Math.floor((t - 20_000) / 5000) % 2 === 0 ? down : healthy),
-    faults: Array.from({ length: 6 }, (_, i) => [20_000 + i * 10_000, 25_000 + i * 10_000] as [number, number]),
+    condition: (t) =>
+      during(20_000, 80_000)(t) && Math.floor((t - 20_000) / 5000) % 2 === 0 ? down : healthy,
+    faults: Array.from(
+      { length: 6 },
+      (_, i) => [20_000 + i * 10_000, 25_000 + i * 10_000] as [number, number],
+    ),
   },
   {
     name: "slow-backend",
@@ -69,5 +76,12 @@ export const POLICIES: PolicyUnderTest[] = [
   { name: "adaptive, go-zero", options: { recovery: "go-zero" } },
   { name: "adaptive, fast recovery", options: { recovery: "fast" } },
   { name: "three-state, gobreaker defaults", options: { policy: "three-state" } },
-  { name: "three-state, slow calls", options: { trip: { slowCallRatio: 0.5, slowCallMs: 100, minRequests: 20 }, openMs: 5000, halfOpenMaxCalls: 5 } },
+  {
+    name: "three-state, slow calls",
+    options: {
+      trip: { slowCallRatio: 0.5, slowCallMs: 100, minRequests: 20 },
+      openMs: 5000,
+      halfOpenMaxCalls: 5,
+    },
+  },
 ];

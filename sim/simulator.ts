@@ -126,12 +126,27 @@ class Completions {
  * Runs `scenario` with `policy` through the real library (`engine` chosen by the options) and
  * returns counts per `binMs` bin. Arrivals are a Poisson process at the offered rate.
  */
-export function simulate(scenario: Scenario, policy: PolicyUnderTest, seed: number, binMs = 250, engine: "wasm" | "js" = "wasm"): RunResult {
+export function simulate(
+  scenario: Scenario,
+  policy: PolicyUnderTest,
+  seed: number,
+  binMs = 250,
+  engine: "wasm" | "js" = "wasm",
+): RunResult {
   const draw = random(seed);
   let now = 0;
-  const breaker = policy.options === null ? null : new Breaker({ seed, engine, ...policy.options, now: () => now } as BreakerOptions);
+  const breaker =
+    policy.options === null
+      ? null
+      : new Breaker({ seed, engine, ...policy.options, now: () => now } as BreakerOptions);
   const bins: Bin[] = Array.from({ length: Math.ceil(scenario.durationMs / binMs) }, () => ({
-    offered: 0, passed: 0, dropped: 0, failures: 0, successes: 0, slow: 0, dropRatio: 0,
+    offered: 0,
+    passed: 0,
+    dropped: 0,
+    failures: 0,
+    successes: 0,
+    slow: 0,
+    dropRatio: 0,
   }));
   const completions = new Completions();
   const slowThreshold = scenario.latencyMs * 3;
@@ -162,7 +177,8 @@ export function simulate(scenario: Scenario, policy: PolicyUnderTest, seed: numb
     arrival += rate > 0 ? -Math.log(1 - draw()) * (1000 / rate) : 1;
     if (arrival >= scenario.durationMs) break;
     settle(arrival);
-    while (nextBin <= arrival) { // sample the drop ratio at each bin's end
+    while (nextBin <= arrival) {
+      // sample the drop ratio at each bin's end
       if (breaker !== null) bins[nextBin / binMs - 1].dropRatio = breaker.stats().dropRatio;
       nextBin += binMs;
     }
@@ -216,13 +232,17 @@ export interface Summary {
 export function summarize(scenario: Scenario, run: RunResult): Summary {
   const { bins, binMs } = run;
   const inFault = (t: number) => scenario.faults.some(([a, b]) => t >= a && t < b);
-  let faultBins = 0, faultCalls = 0, faultGood = 0, faultSlow = 0, faultAfterWarmup = 0, faultCallsAfterWarmup = 0;
-  let healthyOffered = 0, healthyDropped = 0;
+  let faultBins = 0,
+    faultGood = 0,
+    faultSlow = 0,
+    faultAfterWarmup = 0,
+    faultCallsAfterWarmup = 0;
+  let healthyOffered = 0,
+    healthyDropped = 0;
   bins.forEach((bin, i) => {
     const t = i * binMs;
     if (inFault(t)) {
       faultBins++;
-      faultCalls += bin.passed;
       faultGood += bin.successes;
       faultSlow += bin.slow;
       if (scenario.faults.some(([a, b]) => t >= a + 2000 && t < b)) {
@@ -249,7 +269,8 @@ export function summarize(scenario: Scenario, run: RunResult): Summary {
     if (from >= 0) recoveryMs = Math.max(0, from * binMs - healed);
   }
   return {
-    backendDuringFault: faultAfterWarmup > 0 ? faultCallsAfterWarmup / seconds(faultAfterWarmup) : 0,
+    backendDuringFault:
+      faultAfterWarmup > 0 ? faultCallsAfterWarmup / seconds(faultAfterWarmup) : 0,
     goodputDuringFault: faultBins > 0 ? faultGood / seconds(faultBins) : 0,
     dropRateHealthy: healthyOffered > 0 ? healthyDropped / healthyOffered : 0,
     recoveryMs,

@@ -47,7 +47,9 @@ export function chooseSharedEngine(
     length: number,
     options: { maxByteLength: number },
   ) => GrowableSharedArrayBuffer;
-  const memory = new Growable(Math.min(Math.ceil(bytes / 65536) * 65536, maxBytes), { maxByteLength: maxBytes });
+  const memory = new Growable(Math.min(Math.ceil(bytes / 65536) * 65536, maxBytes), {
+    maxByteLength: maxBytes,
+  });
   return { engine: createSharedJsEngine(memory), memory };
 }
 

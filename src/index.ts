@@ -1,8 +1,14 @@
 // breakerbox: circuit breakers for JavaScript with a WebAssembly core.
 
-export type { BreakerCounts, BreakerState, EngineChoice, EngineName, SlotStats } from "./core/types.js";
-export { BreakerBox } from "./facade/box.js";
+export type {
+  BreakerCounts,
+  BreakerState,
+  EngineChoice,
+  EngineName,
+  SlotStats,
+} from "./core/types.js";
 export type { BreakerBoxOptions, KeyedStats } from "./facade/box.js";
+export { BreakerBox } from "./facade/box.js";
 export { Breaker } from "./facade/breaker.js";
 export type { DoOptions, Permit } from "./facade/do.js";
 export {
@@ -13,7 +19,6 @@ export {
 } from "./facade/errors.js";
 export { REASONS_KEPT } from "./facade/events.js";
 export type { BreakerStats } from "./facade/internals.js";
-export { ADAPTIVE_DEFAULTS, THREE_STATE_DEFAULTS } from "./facade/options.js";
 export type {
   AdaptiveOptions,
   BreakerOptions,
@@ -22,5 +27,6 @@ export type {
   ThreeStateOptions,
   TripOptions,
 } from "./facade/options.js";
+export { ADAPTIVE_DEFAULTS, THREE_STATE_DEFAULTS } from "./facade/options.js";
 export type { BreakerSnapshot } from "./facade/snapshot.js";
 export { clockReads } from "./store/clock.js";

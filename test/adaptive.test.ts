@@ -1,8 +1,8 @@
 // go-zero's adaptive policy with exact expectations, on both engines through the core.
 import { describe, expect, it } from "vitest";
 import { FLAG_LAST_PASS, SLOT_FLAGS, SLOT_LAST_PASS, SLOT_RNG } from "../src/core/layout.js";
-import { GoZeroOracle } from "./oracle.js";
 import { adaptiveSlot, engines, ManualClock, usedBytes } from "./helpers.js";
+import { GoZeroOracle } from "./oracle.js";
 
 describe.each(engines)("adaptive policy on the %s engine", (engine) => {
   it("never drops while the window holds only successes", () => {
@@ -34,7 +34,7 @@ describe.each(engines)("adaptive policy on the %s engine", (engine) => {
       clock.t = n * 250;
       s.failure(10);
     }
-    const w = 1.5 - (1.5 - 1.1) * 10 / 40;
+    const w = 1.5 - ((1.5 - 1.1) * 10) / 40;
     expect(s.probability()).toBeCloseTo((110 - 5 - w * 10) / 111, 14);
   });
 
@@ -141,7 +141,13 @@ describe.each(engines)("adaptive policy on the %s engine", (engine) => {
     s.failure(50);
     s.success(20);
     clock.t = 3_600_000;
-    expect(s.memory.statsOf(s.slot)).toMatchObject({ requests: 0, successes: 0, failures: 0, drops: 0, dropRatio: 0 });
+    expect(s.memory.statsOf(s.slot)).toMatchObject({
+      requests: 0,
+      successes: 0,
+      failures: 0,
+      drops: 0,
+      dropRatio: 0,
+    });
   });
 
   it("treats a clock that goes back as standing still", () => {
@@ -177,13 +183,20 @@ describe.each(engines)("adaptive policy on the %s engine", (engine) => {
 
   it("respects every option: windowMs, buckets, k, minK, protection, forcePassMs", () => {
     const clock = new ManualClock();
-    const s = adaptiveSlot(engine, clock, { windowMs: 1000, buckets: 10, k: 2, minK: 1.2, protection: 0, forcePassMs: 50 });
+    const s = adaptiveSlot(engine, clock, {
+      windowMs: 1000,
+      buckets: 10,
+      k: 2,
+      minK: 1.2,
+      protection: 0,
+      forcePassMs: 50,
+    });
     s.success(10);
     for (let n = 1; n <= 5; n++) {
       clock.t = n * 100;
       s.failure(10);
     }
-    const w = 2 - (2 - 1.2) * 5 / 10;
+    const w = 2 - ((2 - 1.2) * 5) / 10;
     expect(s.probability()).toBeCloseTo((60 - 0 - w * 10) / 61, 14);
     clock.t = 1600; // 1 s window of 100 ms buckets: the success bucket at 0 is gone
     expect(s.memory.statsOf(s.slot).successes).toBe(0);
@@ -198,7 +211,10 @@ describe.each(engines)("adaptive policy on the %s engine", (engine) => {
       new Uint32Array(s.memory.buffer)[(s.slot + SLOT_RNG) / 4],
     );
     let state = 12345;
-    const next = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 4294967296;
+    const next = () => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return state / 4294967296;
+    };
     let failureRate = 0.1;
     for (let step = 0; step < 60_000; step++) {
       clock.t += Math.floor(next() * 4);
@@ -272,7 +288,13 @@ describe.each(engines)("adaptive 'fast' recovery on the %s engine", (engine) => 
       clock.t = t;
       const x = a.allow();
       expect(b.allow()).toBe(x);
-      if (x) (t % 6 === 0 ? (a.success(), b.success()) : (a.failure(), b.failure()));
+      if (x && t % 6 === 0) {
+        a.success();
+        b.success();
+      } else if (x) {
+        a.failure();
+        b.failure();
+      }
     }
   });
 });

@@ -57,7 +57,9 @@ describe.each(engines)("BreakerBox on the %s engine", (engine) => {
     }
     expect(strict.stats().dropRatio).toBeCloseTo(1 / 3, 15); // (2 − 0 − 1·1) / (2 + 1), one mixed bucket
     expect(loose.stats().dropRatio).toBe(0);
-    expect(() => box.get("bad", { buckets: 0 })).toThrow("buckets must be an integer in [1, 255], got 0");
+    expect(() => box.get("bad", { buckets: 0 })).toThrow(
+      "buckets must be an integer in [1, 255], got 0",
+    );
     expect(() => box.get("bad", { seed: 1 } as never)).toThrow('unknown option "seed"');
   });
 
@@ -99,7 +101,11 @@ describe.each(engines)("BreakerBox on the %s engine", (engine) => {
   it("do(key, fn) runs through that key's breaker", async () => {
     const box = new BreakerBox({ engine, now: new ManualClock().now });
     expect(box.do("k", () => 5)).toBe(5);
-    await expect(box.do("k", async () => { throw new Error("x"); })).rejects.toThrow("x");
+    await expect(
+      box.do("k", async () => {
+        throw new Error("x");
+      }),
+    ).rejects.toThrow("x");
     expect(box.get("k").stats()).toMatchObject({ successes: 1, failures: 1 });
   });
 });

@@ -28,7 +28,13 @@ describe.each(engines)("Breaker on the %s engine", (engine) => {
       breaker.accept(token); // doubled: no effect
       breaker.reject(token); // after settlement: no effect
     }
-    expect(breaker.stats()).toMatchObject({ requests: 1000, successes: 1000, failures: 0, drops: 0, dropRatio: 0 });
+    expect(breaker.stats()).toMatchObject({
+      requests: 1000,
+      successes: 1000,
+      failures: 0,
+      drops: 0,
+      dropRatio: 0,
+    });
   });
 
   it("counts more successes in one bucket than the pending byte holds", () => {
@@ -72,7 +78,12 @@ describe.each(engines)("Breaker on the %s engine", (engine) => {
     permit!.reject("boom");
     permit!.reject("again");
     permit!.accept();
-    expect(breaker.stats()).toMatchObject({ requests: 1, successes: 0, failures: 1, reasons: ["boom"] });
+    expect(breaker.stats()).toMatchObject({
+      requests: 1,
+      successes: 0,
+      failures: 1,
+      reasons: ["boom"],
+    });
   });
 
   it("drops with null / 0 once failures dominate, and counts the drops", () => {
@@ -90,7 +101,13 @@ describe.each(engines)("Breaker on the %s engine", (engine) => {
     const clock = new ManualClock();
     const breaker = new Breaker({ engine, now: clock.now, protection: 100 }); // nothing dropped
     for (let i = 1; i <= 7; i++) breaker.reject(breaker.tryAcquire(), `reason ${i}`);
-    expect(breaker.stats().reasons).toEqual(["reason 3", "reason 4", "reason 5", "reason 6", "reason 7"]);
+    expect(breaker.stats().reasons).toEqual([
+      "reason 3",
+      "reason 4",
+      "reason 5",
+      "reason 6",
+      "reason 7",
+    ]);
   });
 
   it("with the default clock, counts every settlement across clock readings", async () => {
@@ -111,7 +128,7 @@ describe.each(engines)("Breaker on the %s engine", (engine) => {
         clock.t = i * 7;
         const token = breaker.tryAcquire();
         decisions.push(token === 0 ? 0 : 1);
-        if (token !== 0) (i % 3 === 0 ? breaker.accept(token) : breaker.reject(token));
+        if (token !== 0) i % 3 === 0 ? breaker.accept(token) : breaker.reject(token);
       }
       return decisions;
     };
@@ -129,20 +146,41 @@ describe.each(engines)("Breaker on the %s engine", (engine) => {
 
     it("rethrows fn's error and counts a failure with its message", () => {
       const breaker = new Breaker({ engine, now: new ManualClock().now });
-      expect(() => breaker.do(() => { throw new Error("backend down"); })).toThrow("backend down");
+      expect(() =>
+        breaker.do(() => {
+          throw new Error("backend down");
+        }),
+      ).toThrow("backend down");
       expect(breaker.stats()).toMatchObject({ failures: 1, reasons: ["backend down"] });
     });
 
     it("acceptable(error) turns an error into a success, still rethrown", () => {
       const breaker = new Breaker({ engine, now: new ManualClock().now });
       const notFound = new Error("404");
-      expect(() => breaker.do(() => { throw notFound; }, { acceptable: (e) => e === notFound })).toThrow("404");
+      expect(() =>
+        breaker.do(
+          () => {
+            throw notFound;
+          },
+          { acceptable: (e) => e === notFound },
+        ),
+      ).toThrow("404");
       expect(breaker.stats()).toMatchObject({ successes: 1, failures: 0 });
     });
 
     it("a throwing acceptable counts a failure and surfaces its own error", () => {
       const breaker = new Breaker({ engine, now: new ManualClock().now });
-      const run = () => breaker.do(() => { throw new Error("fn"); }, { acceptable: () => { throw new Error("acceptable broke"); } });
+      const run = () =>
+        breaker.do(
+          () => {
+            throw new Error("fn");
+          },
+          {
+            acceptable: () => {
+              throw new Error("acceptable broke");
+            },
+          },
+        );
       expect(run).toThrow("acceptable broke");
       expect(breaker.stats()).toMatchObject({ successes: 0, failures: 1 });
     });
@@ -150,8 +188,14 @@ describe.each(engines)("Breaker on the %s engine", (engine) => {
     it("async: resolves with fn's value; a rejection counts a failure", async () => {
       const breaker = new Breaker({ engine, now: new ManualClock().now });
       await expect(breaker.do(async () => "ok")).resolves.toBe("ok");
-      await expect(breaker.do(async () => { throw new Error("async boom"); })).rejects.toThrow("async boom");
-      await expect(breaker.do(() => Promise.reject(new Error("plain promise")), { acceptable: () => true })).rejects.toThrow();
+      await expect(
+        breaker.do(async () => {
+          throw new Error("async boom");
+        }),
+      ).rejects.toThrow("async boom");
+      await expect(
+        breaker.do(() => Promise.reject(new Error("plain promise")), { acceptable: () => true }),
+      ).rejects.toThrow();
       expect(breaker.stats()).toMatchObject({ successes: 2, failures: 1 });
     });
 
@@ -161,10 +205,18 @@ describe.each(engines)("Breaker on the %s engine", (engine) => {
       let syncError: unknown;
       let asyncError: unknown;
       for (let i = 0; i < 50 && syncError === undefined; i++) {
-        try { breaker.do(() => 1); } catch (error) { syncError = error; }
+        try {
+          breaker.do(() => 1);
+        } catch (error) {
+          syncError = error;
+        }
       }
       for (let i = 0; i < 50 && asyncError === undefined; i++) {
-        try { await breaker.do(async () => 1); } catch (error) { asyncError = error; }
+        try {
+          await breaker.do(async () => 1);
+        } catch (error) {
+          asyncError = error;
+        }
       }
       for (const error of [syncError, asyncError]) {
         expect(error).toBeInstanceOf(BreakerOpenError);
@@ -183,9 +235,19 @@ describe.each(engines)("Breaker on the %s engine", (engine) => {
       let calls = 0;
       let fallbacks = 0;
       for (let i = 0; i < 100; i++) {
-        const value = breaker.do(() => { calls++; return "live"; }, {
-          fallback: (error) => { expect(isBreakerOpenError(error)).toBe(true); fallbacks++; return "cached"; },
-        });
+        const value = breaker.do(
+          () => {
+            calls++;
+            return "live";
+          },
+          {
+            fallback: (error) => {
+              expect(isBreakerOpenError(error)).toBe(true);
+              fallbacks++;
+              return "cached";
+            },
+          },
+        );
         expect(["live", "cached"]).toContain(value);
       }
       expect(fallbacks).toBeGreaterThan(90);
@@ -197,8 +259,22 @@ describe.each(engines)("Breaker on the %s engine", (engine) => {
       const controller = new AbortController();
       controller.abort(new Error("caller gave up"));
       let called = false;
-      expect(() => breaker.do(() => { called = true; }, { signal: controller.signal })).toThrow("caller gave up");
-      await expect(breaker.do(async () => { called = true; }, { signal: controller.signal })).rejects.toThrow("caller gave up");
+      expect(() =>
+        breaker.do(
+          () => {
+            called = true;
+          },
+          { signal: controller.signal },
+        ),
+      ).toThrow("caller gave up");
+      await expect(
+        breaker.do(
+          async () => {
+            called = true;
+          },
+          { signal: controller.signal },
+        ),
+      ).rejects.toThrow("caller gave up");
       expect(called).toBe(false);
       expect(breaker.stats().requests).toBe(0);
     });
@@ -233,7 +309,9 @@ describe("options", () => {
   });
 
   it("accepts go-zero's defaults, Infinity for forcePassMs, and k = minK", () => {
-    expect(() => new Breaker({ forcePassMs: Infinity, k: 1.1, minK: 1.1, protection: 0 })).not.toThrow();
+    expect(
+      () => new Breaker({ forcePassMs: Infinity, k: 1.1, minK: 1.1, protection: 0 }),
+    ).not.toThrow();
     expect(new Breaker().engine).toBe("wasm");
   });
 });
@@ -246,7 +324,13 @@ describe("the drop error", () => {
     const breaker = box.get("upstream-a");
     for (let i = 0; i < 1000; i++) breaker.reject(breaker.tryAcquire());
     const seen = new Set<unknown>();
-    for (let i = 0; i < 200; i++) breaker.do(() => 0, { fallback: (error) => { seen.add(error); return 0; } });
+    for (let i = 0; i < 200; i++)
+      breaker.do(() => 0, {
+        fallback: (error) => {
+          seen.add(error);
+          return 0;
+        },
+      });
     expect(seen.size).toBe(1);
     const [error] = seen as Set<BreakerOpenError>;
     expect(Object.isFrozen(error)).toBe(true);

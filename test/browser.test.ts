@@ -3,13 +3,14 @@
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type Browser } from "playwright-core";
+import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serve } from "./browser/serve.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const present = existsSync(CHROMIUM);
-if (!present && process.env.CI === "true") throw new Error(`${CHROMIUM} is missing: .ci/run installs it with apt-get`);
+if (!present && process.env.CI === "true")
+  throw new Error(`${CHROMIUM} is missing: .ci/run installs it with apt-get`);
 const root = new URL("..", import.meta.url).pathname;
 const dist = join(root, "dist");
 
@@ -33,37 +34,63 @@ describe.skipIf(!present)("in Chromium", () => {
   let app: string;
 
   beforeAll(async () => {
-    if (!existsSync(join(dist, "index.js"))) throw new Error("dist/ is missing: npm test builds it first (pretest)");
+    if (!existsSync(join(dist, "index.js")))
+      throw new Error("dist/ is missing: npm test builds it first (pretest)");
     // A tiny Vite app importing the package, bundled the way users bundle it.
     app = mkdtempSync(join(tmpdir(), "breakerbox-vite-"));
-    writeFileSync(join(app, "index.html"), '<!doctype html><script type="module" src="./main.js"></script>');
-    writeFileSync(join(app, "main.js"), [
-      'import * as lib from "breakerbox";',
-      `import { scenario } from ${JSON.stringify(join(root, "test/browser/scenario.js"))};`,
-      "scenario(lib).then((r) => { window.result = r; }, (e) => { window.result = { error: String(e) }; });",
-    ].join("\n"));
+    writeFileSync(
+      join(app, "index.html"),
+      '<!doctype html><script type="module" src="./main.js"></script>',
+    );
+    writeFileSync(
+      join(app, "main.js"),
+      [
+        'import * as lib from "breakerbox";',
+        `import { scenario } from ${JSON.stringify(join(root, "test/browser/scenario.js"))};`,
+        "scenario(lib).then((r) => { window.result = r; }, (e) => { window.result = { error: String(e) }; });",
+      ].join("\n"),
+    );
     const { build } = await import("vite");
     await build({
-      root: app, base: "/app/", logLevel: "silent", configFile: false,
+      root: app,
+      base: "/app/",
+      logLevel: "silent",
+      configFile: false,
       resolve: { alias: { breakerbox: join(dist, "index.js") } },
       build: { outDir: join(app, "out"), emptyOutDir: true },
     });
-    server = await serve({ "/dist/": dist, "/test/": join(root, "test/browser"), "/app/": join(app, "out") }, {
-      "/": { html: '<!doctype html><script type="module" src="/test/page.js"></script>' },
-      "/shared": {
-        html: '<!doctype html><script type="module" src="/test/shared.js"></script>',
-        headers: { "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" },
+    server = await serve(
+      { "/dist/": dist, "/test/": join(root, "test/browser"), "/app/": join(app, "out") },
+      {
+        "/": { html: '<!doctype html><script type="module" src="/test/page.js"></script>' },
+        "/shared": {
+          html: '<!doctype html><script type="module" src="/test/shared.js"></script>',
+          headers: {
+            "cross-origin-opener-policy": "same-origin",
+            "cross-origin-embedder-policy": "require-corp",
+          },
+        },
+        "/unshared": {
+          html: '<!doctype html><script type="module" src="/test/unshared.js"></script>',
+        },
+        "/csp": {
+          html: '<!doctype html><script type="module" src="/test/csp.js"></script>',
+          headers: { "content-security-policy": "default-src 'self'; script-src 'self'" },
+        },
       },
-      "/unshared": { html: '<!doctype html><script type="module" src="/test/unshared.js"></script>' },
-      "/csp": {
-        html: '<!doctype html><script type="module" src="/test/csp.js"></script>',
-        headers: { "content-security-policy": "default-src 'self'; script-src 'self'" },
-      },
-    });
+    );
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--disable-quic"],
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-quic",
+      ],
     });
   }, 120_000);
 
@@ -77,7 +104,11 @@ describe.skipIf(!present)("in Chromium", () => {
     const errors: string[] = [];
     page.on("pageerror", (error) => errors.push(error.message));
     await page.goto(server.url + path);
-    await page.waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined, undefined, { timeout: 30_000 });
+    await page.waitForFunction(
+      () => (window as unknown as { result?: unknown }).result !== undefined,
+      undefined,
+      { timeout: 30_000 },
+    );
     const result = await page.evaluate(() => (window as unknown as { result: T }).result);
     await page.close();
     expect(errors).toEqual([]);
@@ -105,14 +136,30 @@ describe.skipIf(!present)("in Chromium", () => {
   it("under a CSP without 'wasm-unsafe-eval', 'auto' falls back to TypeScript and 'wasm' says why", async () => {
     const result = await open("/csp");
     expect(result.auto).toBe("js");
-    expect(result.wasmError).toMatch(/could not be compiled here.*wasm-unsafe-eval.*engine: 'js' or 'auto'/);
+    expect(result.wasmError).toMatch(
+      /could not be compiled here.*wasm-unsafe-eval.*engine: 'js' or 'auto'/,
+    );
     works(result);
   });
 
-  interface SharedRun { engine: string; successes: number; failures: number; issuedSuccesses: number; issuedFailures: number; size: number; own: number[] }
+  interface SharedRun {
+    engine: string;
+    successes: number;
+    failures: number;
+    issuedSuccesses: number;
+    issuedFailures: number;
+    size: number;
+    own: number[];
+  }
 
   it("a cross-origin isolated page shares one box with two Web Workers, on both engines", async () => {
-    const result = await open<{ isolated: boolean; available: boolean; error?: string; wasm: SharedRun; js: SharedRun }>("/shared");
+    const result = await open<{
+      isolated: boolean;
+      available: boolean;
+      error?: string;
+      wasm: SharedRun;
+      js: SharedRun;
+    }>("/shared");
     expect(result.error).toBeUndefined();
     expect(result.isolated).toBe(true);
     expect(result.available).toBe(true);
@@ -128,12 +175,20 @@ describe.skipIf(!present)("in Chromium", () => {
   });
 
   it("a page that is not cross-origin isolated gets a clear error for a shared box", async () => {
-    const result = await open<{ isolated: boolean; available: boolean; made?: boolean; errorName?: string; errorMessage?: string }>("/unshared");
+    const result = await open<{
+      isolated: boolean;
+      available: boolean;
+      made?: boolean;
+      errorName?: string;
+      errorMessage?: string;
+    }>("/unshared");
     expect(result.isolated).toBe(false);
     expect(result.available).toBe(false);
     expect(result.made).toBeUndefined();
     expect(result.errorName).toBe("TypeError");
-    expect(result.errorMessage).toMatch(/cross-origin isolated.*Cross-Origin-Opener-Policy: same-origin.*Cross-Origin-Embedder-Policy: require-corp/);
+    expect(result.errorMessage).toMatch(
+      /cross-origin isolated.*Cross-Origin-Opener-Policy: same-origin.*Cross-Origin-Embedder-Policy: require-corp/,
+    );
   });
 
   it("a Vite bundle of an app importing the package runs", async () => {

@@ -21,17 +21,31 @@ describe("engine choice", () => {
     breaker.accept(breaker.tryAcquire());
     expect(breaker.stats().successes).toBe(1);
     expect(new BreakerBox().engine).toBe("js");
-    expect(() => new Breaker({ engine: "wasm" })).toThrow(/no WebAssembly here.*engine: 'js' or 'auto'/);
+    expect(() => new Breaker({ engine: "wasm" })).toThrow(
+      /no WebAssembly here.*engine: 'js' or 'auto'/,
+    );
   });
 
   it("when compiling is refused, 'wasm' says why and keeps the cause", async () => {
-    const refuse = class { constructor() { throw new WebAssembly.CompileError("Wasm code generation disallowed by embedder"); } };
-    vi.stubGlobal("WebAssembly", { ...WebAssembly, Module: refuse, CompileError: WebAssembly.CompileError });
+    const refuse = class {
+      constructor() {
+        throw new WebAssembly.CompileError("Wasm code generation disallowed by embedder");
+      }
+    };
+    vi.stubGlobal("WebAssembly", {
+      ...WebAssembly,
+      Module: refuse,
+      CompileError: WebAssembly.CompileError,
+    });
     const { Breaker } = await import("../src/index.js");
     let error: Error | undefined;
-    try { new Breaker({ engine: "wasm" }); } catch (e) { error = e as Error; }
+    try {
+      new Breaker({ engine: "wasm" });
+    } catch (e) {
+      error = e as Error;
+    }
     expect(error?.message).toMatch(/could not be compiled here.*wasm-unsafe-eval/);
-    expect((error?.cause as Error).message).toMatch(/disallowed by embedder/);
+    expect((error?.cause as Error | undefined)?.message).toMatch(/disallowed by embedder/);
     expect(new Breaker({ engine: "auto" }).engine).toBe("js");
   });
 });

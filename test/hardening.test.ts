@@ -1,16 +1,25 @@
 // Reliability: bad input, clock anomalies, counter overflow, memory and key limits, properties.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Breaker, BreakerBox } from "../src/index.js";
-import {
-  ADAPTIVE_HEADER_SIZE, BUCKET_FAILURE, BUCKET_SIZE, BUCKET_SUCCESS, SLOTS_OFFSET, SLOT_ACCEPTS, SLOT_TOTAL, STATE_HALF_OPEN,
-  STATE_OPEN, TS_IN_FLIGHT, TS_OPEN_UNTIL, TS_STATE,
-} from "../src/core/layout.js";
 import { registerBreakerBox } from "../src/adapters/prometheus.js";
-import { adaptiveSlot, engines, ManualClock, usedBytes } from "./helpers.js";
-import { decide, settle } from "../src/store/hot-path.js";
+import {
+  ADAPTIVE_HEADER_SIZE,
+  BUCKET_FAILURE,
+  BUCKET_SIZE,
+  BUCKET_SUCCESS,
+  SLOT_ACCEPTS,
+  SLOT_TOTAL,
+  SLOTS_OFFSET,
+  STATE_HALF_OPEN,
+  STATE_OPEN,
+  TS_IN_FLIGHT,
+  TS_OPEN_UNTIL,
+  TS_STATE,
+} from "../src/core/layout.js";
 import { checkPolicy } from "../src/facade/check-options.js";
-import { localStore } from "./helpers.js";
+import { Breaker, BreakerBox } from "../src/index.js";
+import { decide, settle } from "../src/store/hot-path.js";
+import { adaptiveSlot, engines, localStore, ManualClock, usedBytes } from "./helpers.js";
 
 type Case = [what: string, run: () => unknown, type: ErrorConstructor, message: RegExp];
 
@@ -24,9 +33,19 @@ const bad = {
 
 /** The catalogue: every public option and argument, each wrong way, and what it must throw. */
 const catalogue: Case[] = [];
-const option = (name: string, value: unknown, extra: object, type: ErrorConstructor, message: RegExp) =>
-  catalogue.push([`${name} = ${String(typeof value === "bigint" ? `${value}n` : JSON.stringify(value) ?? value)}`,
-    () => new Breaker({ engine: "js", ...extra, [name]: value } as never), type, message]);
+const option = (
+  name: string,
+  value: unknown,
+  extra: object,
+  type: ErrorConstructor,
+  message: RegExp,
+) =>
+  catalogue.push([
+    `${name} = ${String(typeof value === "bigint" ? `${value}n` : (JSON.stringify(value) ?? value))}`,
+    () => new Breaker({ engine: "js", ...extra, [name]: value } as never),
+    type,
+    message,
+  ]);
 for (const [name, extra, valid] of [
   ["windowMs", {}, (x: number) => x > 0 && x < Infinity && x / 40 >= 1],
   ["buckets", {}, (x: number) => Number.isInteger(x) && x >= 1 && x <= 255],
@@ -40,53 +59,201 @@ for (const [name, extra, valid] of [
   ["openMs", { policy: "three-state" }, (x: number) => x > 0 && x < Infinity],
   ["backoff", { policy: "three-state" }, (x: number) => x >= 1 && x < Infinity],
   ["maxOpenMs", { policy: "three-state", openMs: 1 }, (x: number) => x >= 1 && x < Infinity],
-  ["halfOpenMaxCalls", { policy: "three-state" }, (x: number) => Number.isInteger(x) && x >= 1 && x <= 65535],
-  ["halfOpenSuccesses", { policy: "three-state" }, (x: number) => Number.isInteger(x) && x >= 1 && x <= 65535],
-  ["windowCalls", { trip: { failureRatio: 0.5 } }, (x: number) => Number.isInteger(x) && x >= 1 && x <= 65535],
+  [
+    "halfOpenMaxCalls",
+    { policy: "three-state" },
+    (x: number) => Number.isInteger(x) && x >= 1 && x <= 65535,
+  ],
+  [
+    "halfOpenSuccesses",
+    { policy: "three-state" },
+    (x: number) => Number.isInteger(x) && x >= 1 && x <= 65535,
+  ],
+  [
+    "windowCalls",
+    { trip: { failureRatio: 0.5 } },
+    (x: number) => Number.isInteger(x) && x >= 1 && x <= 65535,
+  ],
 ] as const) {
-  for (const value of bad.types) option(name, value, extra, TypeError, new RegExp(`${name} must be a number, got`));
+  for (const value of bad.types)
+    option(name, value, extra, TypeError, new RegExp(`${name} must be a number, got`));
   for (const value of bad.numbers) {
-    if (!valid(value)) option(name, value, extra, RangeError, new RegExp(`${name}.* got ${Number.isNaN(value) ? "NaN" : ""}`));
+    if (!valid(value))
+      option(
+        name,
+        value,
+        extra,
+        RangeError,
+        new RegExp(`${name}.* got ${Number.isNaN(value) ? "NaN" : ""}`),
+      );
   }
 }
 for (const [trip, message] of [
   [{ failureRatio: 0 }, /trip.failureRatio must be in \(0, 1\], got 0/],
   [{ failureRatio: Number.NaN }, /trip.failureRatio must be a number, got NaN/],
   [{ failureCount: 1.5 }, /trip.failureCount must be an integer/],
-  [{ failureCount: 2, minRequests: 0 }, /trip.minRequests must be an integer in \[1, 4294967295\], got 0/],
+  [
+    { failureCount: 2, minRequests: 0 },
+    /trip.minRequests must be an integer in \[1, 4294967295\], got 0/,
+  ],
   [{ slowCallRatio: 0.5, slowCallMs: -1 }, /trip.slowCallMs must be a finite number ≥ 0, got -1/],
   [{ slowCallRatio: 0.5, slowCallMs: "1s" }, /trip.slowCallMs must be a number, got "1s"/],
   [{}, /exactly one of/],
   [{ consecutiveFailures: 2, extra: 1 }, /trip has an unknown option "extra"/],
-] as const) catalogue.push([`trip ${JSON.stringify(trip)}`, () => new Breaker({ engine: "js", trip } as never), trip.hasOwnProperty("extra") || Object.keys(trip).length === 0 || (trip as { slowCallMs?: unknown }).slowCallMs === "1s" ? TypeError : RangeError, message]);
+] as const)
+  catalogue.push([
+    `trip ${JSON.stringify(trip)}`,
+    () => new Breaker({ engine: "js", trip } as never),
+    Object.hasOwn(trip, "extra") ||
+    Object.keys(trip).length === 0 ||
+    (trip as { slowCallMs?: unknown }).slowCallMs === "1s"
+      ? TypeError
+      : RangeError,
+    message,
+  ]);
 catalogue.push(
   ["trip: 5", () => new Breaker({ trip: 5 } as never), TypeError, /trip must be an object, got 5/],
-  ["unknown option", () => new Breaker({ tripp: {} } as never), TypeError, /unknown option "tripp"/],
-  ["policy: 'other'", () => new Breaker({ policy: "other" } as never), RangeError, /policy must be 'adaptive' or 'three-state'/],
-  ["recovery: 'slow'", () => new Breaker({ recovery: "slow" } as never), RangeError, /recovery must be 'go-zero' or 'fast', got "slow"/],
-  ["outageBuckets with go-zero", () => new Breaker({ recovery: "go-zero", outageBuckets: 2 }), TypeError, /outageBuckets applies to recovery: 'fast' only/],
-  ["engine: 'gpu'", () => new Breaker({ engine: "gpu" } as never), RangeError, /engine must be 'wasm', 'js' or 'auto', got "gpu"/],
+  [
+    "unknown option",
+    () => new Breaker({ tripp: {} } as never),
+    TypeError,
+    /unknown option "tripp"/,
+  ],
+  [
+    "policy: 'other'",
+    () => new Breaker({ policy: "other" } as never),
+    RangeError,
+    /policy must be 'adaptive' or 'three-state'/,
+  ],
+  [
+    "recovery: 'slow'",
+    () => new Breaker({ recovery: "slow" } as never),
+    RangeError,
+    /recovery must be 'go-zero' or 'fast', got "slow"/,
+  ],
+  [
+    "outageBuckets with go-zero",
+    () => new Breaker({ recovery: "go-zero", outageBuckets: 2 }),
+    TypeError,
+    /outageBuckets applies to recovery: 'fast' only/,
+  ],
+  [
+    "engine: 'gpu'",
+    () => new Breaker({ engine: "gpu" } as never),
+    RangeError,
+    /engine must be 'wasm', 'js' or 'auto', got "gpu"/,
+  ],
   ["now: 5", () => new Breaker({ now: 5 } as never), TypeError, /now must be a function/],
-  ["onDrop: 'log'", () => new Breaker({ onDrop: "log" } as never), TypeError, /onDrop must be a function, got "log"/],
-  ["options: 'fast'", () => new Breaker("fast" as never), TypeError, /Breaker options must be an object, got "fast"/],
-  ["box options: []", () => new BreakerBox([] as never), TypeError, /BreakerBox options must be an object, got an array/],
-  ["maxKeys: 0", () => new BreakerBox({ maxKeys: 0 }), RangeError, /maxKeys must be an integer in \[1, 4294967296\], got 0/],
-  ["maxKeys: '10'", () => new BreakerBox({ maxKeys: "10" } as never), TypeError, /maxKeys must be a number, got "10"/],
-  ["maxBytes: 1000", () => new BreakerBox({ maxBytes: 1000 }), RangeError, /maxBytes must be an integer in \[65536, 4294967296\], got 1000/],
+  [
+    "onDrop: 'log'",
+    () => new Breaker({ onDrop: "log" } as never),
+    TypeError,
+    /onDrop must be a function, got "log"/,
+  ],
+  [
+    "options: 'fast'",
+    () => new Breaker("fast" as never),
+    TypeError,
+    /Breaker options must be an object, got "fast"/,
+  ],
+  [
+    "box options: []",
+    () => new BreakerBox([] as never),
+    TypeError,
+    /BreakerBox options must be an object, got an array/,
+  ],
+  [
+    "maxKeys: 0",
+    () => new BreakerBox({ maxKeys: 0 }),
+    RangeError,
+    /maxKeys must be an integer in \[1, 4294967296\], got 0/,
+  ],
+  [
+    "maxKeys: '10'",
+    () => new BreakerBox({ maxKeys: "10" } as never),
+    TypeError,
+    /maxKeys must be a number, got "10"/,
+  ],
+  [
+    "maxBytes: 1000",
+    () => new BreakerBox({ maxBytes: 1000 }),
+    RangeError,
+    /maxBytes must be an integer in \[65536, 4294967296\], got 1000/,
+  ],
   ["box.get(42)", () => box.get(42 as never), TypeError, /key must be a string, got number/],
-  ["box.get(key, { k: 0 })", () => box.get("new-key", { k: 0 }), RangeError, /k must be a finite number ≥ 1, got 0/],
-  ["box.get(key, { seed: 1 })", () => box.get("new-key", { seed: 1 } as never), TypeError, /unknown option "seed"/],
-  ["initialState: {}", () => new Breaker({ initialState: {} } as never), TypeError, /initialState must be a snapshot/],
-  ["reject(token, reason, -5)", () => three.reject(three.tryAcquire(), "x", -5), RangeError, /openForMs must be a finite number ≥ 0, got -5/],
-  ["reject(token, reason, NaN)", () => three.reject(three.tryAcquire(), "x", Number.NaN), RangeError, /openForMs must be a finite number ≥ 0, got NaN/],
-  ["adaptive reject(…, openForMs)", () => breaker.reject(breaker.tryAcquire(), "x", 10), TypeError, /needs a three-state breaker/],
-  ["accept(token, -1)", () => breaker.accept(breaker.tryAcquire(), -1), RangeError, /durationMs must be a finite number ≥ 0, got -1/],
-  ["do(fn, { acceptable: 1 })", () => breaker.do(() => 1, { acceptable: 1 } as never), TypeError, /acceptable must be a function, got 1/],
-  ["do(fn, { fallback: 'x' })", () => breaker.do(() => 1, { fallback: "x" } as never), TypeError, /fallback must be a function, got "x"/],
+  [
+    "box.get(key, { k: 0 })",
+    () => box.get("new-key", { k: 0 }),
+    RangeError,
+    /k must be a finite number ≥ 1, got 0/,
+  ],
+  [
+    "box.get(key, { seed: 1 })",
+    () => box.get("new-key", { seed: 1 } as never),
+    TypeError,
+    /unknown option "seed"/,
+  ],
+  [
+    "initialState: {}",
+    () => new Breaker({ initialState: {} } as never),
+    TypeError,
+    /initialState must be a snapshot/,
+  ],
+  [
+    "reject(token, reason, -5)",
+    () => three.reject(three.tryAcquire(), "x", -5),
+    RangeError,
+    /openForMs must be a finite number ≥ 0, got -5/,
+  ],
+  [
+    "reject(token, reason, NaN)",
+    () => three.reject(three.tryAcquire(), "x", Number.NaN),
+    RangeError,
+    /openForMs must be a finite number ≥ 0, got NaN/,
+  ],
+  [
+    "adaptive reject(…, openForMs)",
+    () => breaker.reject(breaker.tryAcquire(), "x", 10),
+    TypeError,
+    /needs a three-state breaker/,
+  ],
+  [
+    "accept(token, -1)",
+    () => breaker.accept(breaker.tryAcquire(), -1),
+    RangeError,
+    /durationMs must be a finite number ≥ 0, got -1/,
+  ],
+  [
+    "do(fn, { acceptable: 1 })",
+    () => breaker.do(() => 1, { acceptable: 1 } as never),
+    TypeError,
+    /acceptable must be a function, got 1/,
+  ],
+  [
+    "do(fn, { fallback: 'x' })",
+    () => breaker.do(() => 1, { fallback: "x" } as never),
+    TypeError,
+    /fallback must be a function, got "x"/,
+  ],
   ["do('fn')", () => breaker.do("fn" as never), TypeError, /fn must be a function, got "fn"/],
-  ["do(fn, { signal: {} })", () => breaker.do(() => 1, { signal: {} } as never), TypeError, /signal must be an AbortSignal/],
-  ["onStateChange(5)", () => three.onStateChange(5 as never), TypeError, /listener must be a function, got number/],
-  ["prometheus prefix", () => registerBreakerBox(box, { prefix: "1x" }), RangeError, /prefix must be a valid Prometheus metric name prefix/],
+  [
+    "do(fn, { signal: {} })",
+    () => breaker.do(() => 1, { signal: {} } as never),
+    TypeError,
+    /signal must be an AbortSignal/,
+  ],
+  [
+    "onStateChange(5)",
+    () => three.onStateChange(5 as never),
+    TypeError,
+    /listener must be a function, got number/,
+  ],
+  [
+    "prometheus prefix",
+    () => registerBreakerBox(box, { prefix: "1x" }),
+    RangeError,
+    /prefix must be a valid Prometheus metric name prefix/,
+  ],
 );
 
 describe("bad input catalogue", () => {
@@ -112,7 +279,9 @@ describe.each(engines)("clock anomalies on the %s engine", (engine) => {
   it("backwards, standing still, hours ahead, 2^53 and NaN: no exception, no corruption", () => {
     let t = 1_000_000;
     const b = new Breaker({ engine, now: () => t, recovery: "go-zero" });
-    const run = (n: number) => { for (let i = 0; i < n; i++) b.accept(b.tryAcquire()); };
+    const run = (n: number) => {
+      for (let i = 0; i < n; i++) b.accept(b.tryAcquire());
+    };
     run(10);
     t = 0; // backwards: counts as standing still
     run(10);
@@ -135,7 +304,13 @@ describe.each(engines)("clock anomalies on the %s engine", (engine) => {
 
   it("a clock that throws surfaces to the caller and leaves the breaker as it was", () => {
     let fail = false;
-    const b = new Breaker({ engine, now: () => { if (fail) throw new Error("clock broke"); return 0; } });
+    const b = new Breaker({
+      engine,
+      now: () => {
+        if (fail) throw new Error("clock broke");
+        return 0;
+      },
+    });
     b.accept(b.tryAcquire());
     fail = true;
     expect(() => b.tryAcquire()).toThrow("clock broke");
@@ -211,71 +386,106 @@ describe.each(engines)("properties on the %s engine", (engine) => {
   const policies = [checkPolicy("p", { recovery: "go-zero" }), checkPolicy("p", {})];
 
   it("adaptive: drop probability in [0, 1]; window sums equal the live buckets; only successes never drop", () => {
-    fc.assert(fc.property(
-      fc.array(fc.tuple(fc.nat(3), fc.nat(400)), { maxLength: 300 }), fc.nat(1), fc.boolean(),
-      (ops, which, onlySuccesses) => {
-        const clock = new ManualClock();
-        const memory = localStore(engine, clock.now, 1, 4096);
-        const slot = memory.allocate(memory.policy(policies[which]));
-        for (const [op, ms] of ops) {
-          clock.t += ms;
-          if (op === 0) {
-            const passed = memory.core.allow(slot, clock.t) === 1;
-            if (onlySuccesses) expect(passed).toBe(true);
-          } else {
-            memory.core.record(slot, memory.generation(slot), onlySuccesses ? 0 : op % 2, Number.NaN, clock.t);
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(3), fc.nat(400)), { maxLength: 300 }),
+        fc.nat(1),
+        fc.boolean(),
+        (ops, which, onlySuccesses) => {
+          const clock = new ManualClock();
+          const memory = localStore(engine, clock.now, 1, 4096);
+          const slot = memory.allocate(memory.policy(policies[which]));
+          for (const [op, ms] of ops) {
+            clock.t += ms;
+            if (op === 0) {
+              const passed = memory.core.allow(slot, clock.t) === 1;
+              if (onlySuccesses) expect(passed).toBe(true);
+            } else {
+              memory.core.record(
+                slot,
+                memory.generation(slot),
+                onlySuccesses ? 0 : op % 2,
+                Number.NaN,
+                clock.t,
+              );
+            }
+            const p = memory.core.dropProbability(slot, clock.t);
+            expect(p >= 0 && p <= 1).toBe(true);
+            const u32 = memory.u32;
+            let total = 0;
+            let accepts = 0;
+            for (let i = 0; i < 40; i++) {
+              const bucket = slot + ADAPTIVE_HEADER_SIZE + i * BUCKET_SIZE;
+              accepts += u32[(bucket + BUCKET_SUCCESS) / 4];
+              total +=
+                u32[(bucket + BUCKET_SUCCESS) / 4] +
+                u32[(bucket + BUCKET_FAILURE) / 4] +
+                u32[(bucket + 8) / 4];
+            }
+            expect(u32[(slot + SLOT_TOTAL) / 4]).toBe(total);
+            expect(u32[(slot + SLOT_ACCEPTS) / 4]).toBe(accepts);
           }
-          const p = memory.core.dropProbability(slot, clock.t);
-          expect(p >= 0 && p <= 1).toBe(true);
-          const u32 = memory.u32;
-          let total = 0;
-          let accepts = 0;
-          for (let i = 0; i < 40; i++) {
-            const bucket = slot + ADAPTIVE_HEADER_SIZE + i * BUCKET_SIZE;
-            accepts += u32[(bucket + BUCKET_SUCCESS) / 4];
-            total += u32[(bucket + BUCKET_SUCCESS) / 4] + u32[(bucket + BUCKET_FAILURE) / 4] + u32[(bucket + 8) / 4];
-          }
-          expect(u32[(slot + SLOT_TOTAL) / 4]).toBe(total);
-          expect(u32[(slot + SLOT_ACCEPTS) / 4]).toBe(accepts);
-        }
-      },
-    ), { numRuns: 60 });
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 
   it("three-state: open never admits before its time; half-open never exceeds its probe cap", () => {
-    fc.assert(fc.property(fc.array(fc.tuple(fc.nat(3), fc.nat(300)), { maxLength: 300 }), (ops) => {
-      const clock = new ManualClock();
-      const memory = localStore(engine, clock.now, 1, 4096);
-      const slot = memory.allocate(memory.policy(checkPolicy("p", { trip: { consecutiveFailures: 2 }, openMs: 500, halfOpenMaxCalls: 2, backoff: 1.5 })));
-      const tokens: number[] = [];
-      for (const [op, ms] of ops) {
-        clock.t += ms;
-        if (op === 0) {
-          const open = memory.u8[slot + TS_STATE] === STATE_OPEN;
-          const until = memory.f64[(slot + TS_OPEN_UNTIL) / 8];
-          const code = decide(memory, slot) & 15;
-          if (open && clock.t < until) expect(code).toBe(0);
-          if (code === 1) tokens.push(memory.generation(slot));
-          if (memory.u8[slot + TS_STATE] === STATE_HALF_OPEN) expect(memory.u16[(slot + TS_IN_FLIGHT) / 2]).toBeLessThanOrEqual(2);
-        } else if (tokens.length > 0) {
-          settle(memory, slot, tokens.shift()!, op === 1 ? 0 : 1, Number.NaN);
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(3), fc.nat(300)), { maxLength: 300 }), (ops) => {
+        const clock = new ManualClock();
+        const memory = localStore(engine, clock.now, 1, 4096);
+        const slot = memory.allocate(
+          memory.policy(
+            checkPolicy("p", {
+              trip: { consecutiveFailures: 2 },
+              openMs: 500,
+              halfOpenMaxCalls: 2,
+              backoff: 1.5,
+            }),
+          ),
+        );
+        const tokens: number[] = [];
+        for (const [op, ms] of ops) {
+          clock.t += ms;
+          if (op === 0) {
+            const open = memory.u8[slot + TS_STATE] === STATE_OPEN;
+            const until = memory.f64[(slot + TS_OPEN_UNTIL) / 8];
+            const code = decide(memory, slot) & 15;
+            if (open && clock.t < until) expect(code).toBe(0);
+            if (code === 1) tokens.push(memory.generation(slot));
+            if (memory.u8[slot + TS_STATE] === STATE_HALF_OPEN)
+              expect(memory.u16[(slot + TS_IN_FLIGHT) / 2]).toBeLessThanOrEqual(2);
+          } else if (tokens.length > 0) {
+            settle(memory, slot, tokens.shift()!, op === 1 ? 0 : 1, Number.NaN);
+          }
         }
-      }
-    }), { numRuns: 60 });
+      }),
+      { numRuns: 60 },
+    );
   });
 
   it("a stale or repeated settlement changes nothing", () => {
-    fc.assert(fc.property(fc.array(fc.nat(2), { maxLength: 100 }), fc.nat(1), (outcomes, which) => {
-      const clock = new ManualClock();
-      const memory = localStore(engine, clock.now, 1, 4096);
-      const slot = memory.allocate(memory.policy(which === 0 ? policies[0] : checkPolicy("p", { trip: { failureRatio: 0.5 } })));
-      const stale = memory.generation(slot);
-      memory.reset(slot);
-      for (const outcome of outcomes) memory.core.record(slot, memory.generation(slot), outcome, Number.NaN, clock.t);
-      const before = usedBytes(memory);
-      for (const outcome of outcomes) settle(memory, slot, stale, outcome, Number.NaN);
-      expect(usedBytes(memory)).toEqual(before);
-    }), { numRuns: 60 });
+    fc.assert(
+      fc.property(fc.array(fc.nat(2), { maxLength: 100 }), fc.nat(1), (outcomes, which) => {
+        const clock = new ManualClock();
+        const memory = localStore(engine, clock.now, 1, 4096);
+        const slot = memory.allocate(
+          memory.policy(
+            which === 0 ? policies[0] : checkPolicy("p", { trip: { failureRatio: 0.5 } }),
+          ),
+        );
+        const stale = memory.generation(slot);
+        memory.reset(slot);
+        for (const outcome of outcomes)
+          memory.core.record(slot, memory.generation(slot), outcome, Number.NaN, clock.t);
+        const before = usedBytes(memory);
+        for (const outcome of outcomes) settle(memory, slot, stale, outcome, Number.NaN);
+        expect(usedBytes(memory)).toEqual(before);
+      }),
+      { numRuns: 60 },
+    );
   });
 });
 
@@ -300,11 +510,20 @@ describe.each(engines)("a million breakers on the %s engine", (engine) => {
 });
 
 describe("user callbacks that throw", () => {
-  it.each(engines)("a throwing fallback surfaces from do() and leaves the breaker consistent (%s)", (engine) => {
-    const b = new Breaker({ engine, trip: { consecutiveFailures: 1 } });
-    b.reject(b.tryAcquire());
-    expect(() => b.do(() => 1, { fallback: () => { throw new Error("fallback broke"); } })).toThrow("fallback broke");
-    expect(b.state).toBe("open");
-    expect(b.counts.failures).toBe(0);
-  });
+  it.each(engines)(
+    "a throwing fallback surfaces from do() and leaves the breaker consistent (%s)",
+    (engine) => {
+      const b = new Breaker({ engine, trip: { consecutiveFailures: 1 } });
+      b.reject(b.tryAcquire());
+      expect(() =>
+        b.do(() => 1, {
+          fallback: () => {
+            throw new Error("fallback broke");
+          },
+        }),
+      ).toThrow("fallback broke");
+      expect(b.state).toBe("open");
+      expect(b.counts.failures).toBe(0);
+    },
+  );
 });

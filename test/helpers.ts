@@ -8,7 +8,12 @@ import { MAX_BYTES, type Store } from "../src/store/store.js";
 export const engines: readonly EngineName[] = ["wasm", "js"];
 
 /** A box of one thread's store on `engine`, with `bytes` of slots to start with. */
-export function localStore(engine: EngineName, now: (() => number) | undefined, seed: number, bytes: number): Store {
+export function localStore(
+  engine: EngineName,
+  now: (() => number) | undefined,
+  seed: number,
+  bytes: number,
+): Store {
   return createLocalStore(engine, now, seed, bytes, MAX_BYTES);
 }
 
@@ -19,7 +24,12 @@ export class ManualClock {
 }
 
 /** A box memory on `engine` with one adaptive slot (go-zero's exact algorithm unless told), driven through the core directly. */
-export function adaptiveSlot(engine: EngineName, clock: ManualClock, options: AdaptiveOptions = {}, seed = 42) {
+export function adaptiveSlot(
+  engine: EngineName,
+  clock: ManualClock,
+  options: AdaptiveOptions = {},
+  seed = 42,
+) {
   const memory = localStore(engine, clock.now, seed, 4096);
   const policy = memory.policy(checkPolicy("options", { recovery: "go-zero", ...options }));
   const slot = memory.allocate(policy);
@@ -30,10 +40,12 @@ export function adaptiveSlot(engine: EngineName, clock: ManualClock, options: Ad
     core,
     allow: (): boolean => core.allowAdaptive(slot, clock.t) === 1,
     success: (count = 1): void => {
-      for (let i = 0; i < count; i++) core.recordAdaptive(slot, memory.generation(slot), 0, clock.t);
+      for (let i = 0; i < count; i++)
+        core.recordAdaptive(slot, memory.generation(slot), 0, clock.t);
     },
     failure: (count = 1): void => {
-      for (let i = 0; i < count; i++) core.recordAdaptive(slot, memory.generation(slot), 1, clock.t);
+      for (let i = 0; i < count; i++)
+        core.recordAdaptive(slot, memory.generation(slot), 1, clock.t);
     },
     probability: (): number => core.dropProbability(slot, clock.t),
   };

@@ -1,13 +1,20 @@
 // The HTTP integrations against real servers on 127.0.0.1, driven by real requests (bounded loops).
+
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import express from "express";
 import Fastify from "fastify";
 import { Hono } from "hono";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import {
+  breakerFetch,
+  fastifyBreaker,
+  honoBreaker,
+  nodeMiddleware,
+  retryAfterMs,
+} from "../src/adapters/http.js";
 import { BreakerBox, isBreakerOpenError } from "../src/index.js";
-import { breakerFetch, fastifyBreaker, honoBreaker, nodeMiddleware, retryAfterMs } from "../src/adapters/http.js";
 
 const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -15,8 +22,18 @@ afterEach(async () => {
 });
 
 function listen(server: Server): Promise<string> {
-  closers.push(() => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+  closers.push(
+    () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () =>
+      resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
+    ),
+  );
 }
 
 /** A backend whose health the test flips, counting the requests that reach it. */
@@ -57,13 +74,18 @@ describe("server middleware", () => {
     const box = makeBox();
     const { state, answer } = backend();
     const breaker = nodeMiddleware(box);
-    const server = createServer((req, res) => breaker(req, res, () => { res.statusCode = answer(); res.end("body"); }));
+    const server = createServer((req, res) =>
+      breaker(req, res, () => {
+        res.statusCode = answer();
+        res.end("body");
+      }),
+    );
     const base = await listen(server);
     await exercise(base, "/anything?x=1", state);
     expect([...box.keys()]).toEqual(["GET://*"]);
     state.failing = true;
-    for (let i = 0; i < 3; i++) await fetch(base + "/");
-    const dropped = await fetch(base + "/");
+    for (let i = 0; i < 3; i++) await fetch(`${base}/`);
+    const dropped = await fetch(`${base}/`);
     expect(dropped.status).toBe(503);
     expect(await dropped.text()).toBe("");
   });
@@ -72,7 +94,9 @@ describe("server middleware", () => {
     const box = makeBox();
     const { state, answer } = backend();
     const app = express();
-    app.get("/users/:id", nodeMiddleware(box), (_req, res) => { res.status(answer()).send("ok"); });
+    app.get("/users/:id", nodeMiddleware(box), (_req, res) => {
+      res.status(answer()).send("ok");
+    });
     const base = await listen(createServer(app));
     await exercise(base, "/users/42", state);
     for (let i = 0; i < 50; i++) await fetch(`${base}/users/${Math.random()}`);
@@ -100,7 +124,13 @@ describe("server middleware", () => {
     app.get("/users/:id", (c) => c.text("ok", answer() as 200));
     const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }) as Server;
     await new Promise((resolve) => server.once("listening", resolve));
-    closers.push(() => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+    closers.push(
+      () =>
+        new Promise((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    );
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     await exercise(base, "/users/9", state);
     expect([...box.keys()]).toEqual(["GET:///users/:id"]);
@@ -114,7 +144,12 @@ describe("server middleware", () => {
       exclude: (req) => req.url === "/health",
       onReject: () => rejected++,
     });
-    const server = createServer((req, res) => breaker(req, res, () => { res.statusCode = 200; res.end(); }));
+    const server = createServer((req, res) =>
+      breaker(req, res, () => {
+        res.statusCode = 200;
+        res.end();
+      }),
+    );
     const base = await listen(server);
     for (let i = 0; i < 300; i++) await fetch(`${base}/random/${i}`);
     expect(box.size).toBe(20);
@@ -127,7 +162,12 @@ describe("server middleware", () => {
 describe("fetch wrapper", () => {
   it("opens per upstream origin on ≥ 500, then throws BreakerOpenError without calling it", async () => {
     const { state, answer } = backend();
-    const base = await listen(createServer((_req, res) => { res.statusCode = answer(); res.end(); }));
+    const base = await listen(
+      createServer((_req, res) => {
+        res.statusCode = answer();
+        res.end();
+      }),
+    );
     const box = new BreakerBox({ trip: { consecutiveFailures: 2 }, openMs: 60_000 });
     const guarded = breakerFetch(box);
     expect((await guarded(`${base}/a`)).status).toBe(200);
@@ -138,13 +178,23 @@ describe("fetch wrapper", () => {
     await expect(guarded(`${base}/c`)).rejects.toSatisfy(isBreakerOpenError);
     expect(state.hits).toBe(hits);
     expect([...box.keys()]).toEqual([base]);
-    expect(box.get(base).stats().reasons).toEqual(["500 Internal Server Error", "500 Internal Server Error"]);
-    const withFallback = breakerFetch(box, { fallback: () => new Response("cached", { status: 200 }) });
+    expect(box.get(base).stats().reasons).toEqual([
+      "500 Internal Server Error",
+      "500 Internal Server Error",
+    ]);
+    const withFallback = breakerFetch(box, {
+      fallback: () => new Response("cached", { status: 200 }),
+    });
     expect(await (await withFallback(`${base}/d`)).text()).toBe("cached");
   });
 
   it("a 429 with Retry-After opens a three-state breaker for that long", async () => {
-    const base = await listen(createServer((_req, res) => { res.writeHead(429, { "retry-after": "30" }); res.end(); }));
+    const base = await listen(
+      createServer((_req, res) => {
+        res.writeHead(429, { "retry-after": "30" });
+        res.end();
+      }),
+    );
     const box = new BreakerBox({ trip: { consecutiveFailures: 100 }, openMs: 1000 });
     const guarded = breakerFetch(box);
     const before = Date.now();
@@ -172,7 +222,9 @@ describe("fetch wrapper", () => {
 
   it("reads Retry-After as seconds or as a date", () => {
     expect(retryAfterMs("120")).toBe(120_000);
-    expect(retryAfterMs("Wed, 21 Oct 2015 07:28:00 GMT", Date.parse("Wed, 21 Oct 2015 07:27:00 GMT"))).toBe(60_000);
+    expect(
+      retryAfterMs("Wed, 21 Oct 2015 07:28:00 GMT", Date.parse("Wed, 21 Oct 2015 07:27:00 GMT")),
+    ).toBe(60_000);
     expect(retryAfterMs("soon")).toBeUndefined();
     expect(retryAfterMs(null)).toBeUndefined();
   });

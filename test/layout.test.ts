@@ -18,30 +18,59 @@ function checkRecord(fields: Field[], recordSize: number) {
 
 describe("layout", () => {
   it("adaptive slot header: no overlap, aligned, 32 bytes", () => {
-    checkRecord([
-      ["policy", L.SLOT_POLICY, 1], ["flags", L.SLOT_FLAGS, 1], ["gen", L.SLOT_GEN, 2], ["rng", L.SLOT_RNG, 4],
-      ["bucket", L.SLOT_BUCKET, 4], ["total", L.SLOT_TOTAL, 4], ["accepts", L.SLOT_ACCEPTS, 4],
-      ["offset", L.SLOT_OFFSET, 1], ["working", L.SLOT_WORKING, 1], ["failing", L.SLOT_FAILING, 1],
-      ["pending", L.SLOT_PENDING, 1], ["lastPass", L.SLOT_LAST_PASS, 8],
-    ], L.ADAPTIVE_HEADER_SIZE);
+    checkRecord(
+      [
+        ["policy", L.SLOT_POLICY, 1],
+        ["flags", L.SLOT_FLAGS, 1],
+        ["gen", L.SLOT_GEN, 2],
+        ["rng", L.SLOT_RNG, 4],
+        ["bucket", L.SLOT_BUCKET, 4],
+        ["total", L.SLOT_TOTAL, 4],
+        ["accepts", L.SLOT_ACCEPTS, 4],
+        ["offset", L.SLOT_OFFSET, 1],
+        ["working", L.SLOT_WORKING, 1],
+        ["failing", L.SLOT_FAILING, 1],
+        ["pending", L.SLOT_PENDING, 1],
+        ["lastPass", L.SLOT_LAST_PASS, 8],
+      ],
+      L.ADAPTIVE_HEADER_SIZE,
+    );
     expect(L.ADAPTIVE_HEADER_SIZE % 8).toBe(0);
   });
 
   it("bucket: three u32 counters", () => {
-    checkRecord([["success", L.BUCKET_SUCCESS, 4], ["failure", L.BUCKET_FAILURE, 4], ["drop", L.BUCKET_DROP, 4]], L.BUCKET_SIZE);
+    checkRecord(
+      [
+        ["success", L.BUCKET_SUCCESS, 4],
+        ["failure", L.BUCKET_FAILURE, 4],
+        ["drop", L.BUCKET_DROP, 4],
+      ],
+      L.BUCKET_SIZE,
+    );
   });
 
   it("policy record: no overlap, aligned", () => {
-    checkRecord([
-      ["kind", L.POLICY_KIND, 1], ["buckets", L.POLICY_BUCKETS, 1], ["slotSize", L.POLICY_SLOT_SIZE, 2],
-      ["epoch", L.POLICY_EPOCH, 8], ["bucketMs", L.POLICY_BUCKET_MS, 8], ["k", L.POLICY_K, 8],
-      ["minK", L.POLICY_MIN_K, 8], ["protection", L.POLICY_PROTECTION, 8], ["forcePassMs", L.POLICY_FORCE_PASS_MS, 8],
-    ], L.POLICY_RECORD_SIZE);
+    checkRecord(
+      [
+        ["kind", L.POLICY_KIND, 1],
+        ["buckets", L.POLICY_BUCKETS, 1],
+        ["slotSize", L.POLICY_SLOT_SIZE, 2],
+        ["epoch", L.POLICY_EPOCH, 8],
+        ["bucketMs", L.POLICY_BUCKET_MS, 8],
+        ["k", L.POLICY_K, 8],
+        ["minK", L.POLICY_MIN_K, 8],
+        ["protection", L.POLICY_PROTECTION, 8],
+        ["forcePassMs", L.POLICY_FORCE_PASS_MS, 8],
+      ],
+      L.POLICY_RECORD_SIZE,
+    );
   });
 
   it("regions follow each other without overlap and slots start aligned", () => {
     expect(L.POLICY_TABLE_OFFSET).toBeGreaterThanOrEqual(L.BOX_HEADER_SIZE);
-    expect(L.SLOTS_OFFSET).toBeGreaterThanOrEqual(L.POLICY_TABLE_OFFSET + L.POLICY_LIMIT * L.POLICY_RECORD_SIZE);
+    expect(L.SLOTS_OFFSET).toBeGreaterThanOrEqual(
+      L.POLICY_TABLE_OFFSET + L.POLICY_LIMIT * L.POLICY_RECORD_SIZE,
+    );
     expect(L.SLOTS_OFFSET % L.SLOT_ALIGN).toBe(0);
     expect(L.SLOT_ALIGN % 8).toBe(0);
   });

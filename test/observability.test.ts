@@ -2,9 +2,9 @@
 import { AggregationTemporality, MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
-import { BreakerBox, type DropReport } from "../src/index.js";
 import { observeBreakerBox } from "../src/adapters/otel.js";
 import { registerBreakerBox } from "../src/adapters/prometheus.js";
+import { BreakerBox, type DropReport } from "../src/index.js";
 import { engines, ManualClock } from "./helpers.js";
 
 /** A box with a healthy adaptive breaker, a dropping one, and an open three-state one. */
@@ -29,12 +29,33 @@ describe.each(engines)("observability on the %s engine", (engine) => {
     const all = box.stats();
     expect(all.map((s) => s.key)).toEqual(["GET://healthy", "GET://sick", "upstream"]);
     const [h, s, u] = all;
-    expect(h).toMatchObject({ policy: "adaptive", state: "closed", requests: 40, successes: 40, failures: 0, drops: 0, dropRatio: 0 });
+    expect(h).toMatchObject({
+      policy: "adaptive",
+      state: "closed",
+      requests: 40,
+      successes: 40,
+      failures: 0,
+      drops: 0,
+      dropRatio: 0,
+    });
     const own = sick.stats();
-    expect(s).toMatchObject({ policy: "adaptive", state: "open", requests: own.requests, failures: own.failures, drops: own.drops, dropRatio: own.dropRatio });
+    expect(s).toMatchObject({
+      policy: "adaptive",
+      state: "open",
+      requests: own.requests,
+      failures: own.failures,
+      drops: own.drops,
+      dropRatio: own.dropRatio,
+    });
     expect(s.drops).toBeGreaterThan(0);
     expect(s.reasons).toEqual(Array(5).fill("503 Service Unavailable"));
-    expect(u).toMatchObject({ policy: "three-state", state: "open", requests: 0, dropRatio: 1, changedAt: 0 });
+    expect(u).toMatchObject({
+      policy: "three-state",
+      state: "open",
+      requests: 0,
+      dropRatio: 1,
+      changedAt: 0,
+    });
     expect(upstream.state).toBe("open");
   });
 
@@ -90,8 +111,13 @@ describe.each(engines)("observability on the %s engine", (engine) => {
     const { resourceMetrics } = await reader.collect();
     const metrics = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics);
     const point = (name: string, key: string, state?: string) =>
-      metrics.find((m) => m.descriptor.name === name)!.dataPoints
-        .find((p) => p.attributes["breaker.key"] === key && (state === undefined || p.attributes["breaker.state"] === state))!.value;
+      metrics
+        .find((m) => m.descriptor.name === name)!
+        .dataPoints.find(
+          (p) =>
+            p.attributes["breaker.key"] === key &&
+            (state === undefined || p.attributes["breaker.state"] === state),
+        )!.value;
     expect(point("breakerbox.requests", "GET://healthy")).toBe(40);
     expect(point("breakerbox.drop_ratio", "upstream")).toBe(1);
     expect(point("breakerbox.state", "upstream", "open")).toBe(1);
@@ -103,11 +129,26 @@ describe.each(engines)("observability on the %s engine", (engine) => {
   it("drop reports: at most one per interval per breaker, counting what was suppressed", () => {
     const clock = new ManualClock();
     const reports: DropReport[] = [];
-    const box = new BreakerBox({ engine, now: clock.now, trip: { consecutiveFailures: 1 }, openMs: 1e9, onDrop: (r) => reports.push(r), dropReportMs: 60_000 });
+    const box = new BreakerBox({
+      engine,
+      now: clock.now,
+      trip: { consecutiveFailures: 1 },
+      openMs: 1e9,
+      onDrop: (r) => reports.push(r),
+      dropReportMs: 60_000,
+    });
     const a = box.get("a");
     a.reject(a.tryAcquire(), "boom");
     for (let i = 0; i < 10; i++) a.tryAcquire();
-    expect(reports).toEqual([{ key: "a", message: "circuit breaker is open and requests dropped", dropped: 1, suppressed: 0, reasons: ["boom"] }]);
+    expect(reports).toEqual([
+      {
+        key: "a",
+        message: "circuit breaker is open and requests dropped",
+        dropped: 1,
+        suppressed: 0,
+        reasons: ["boom"],
+      },
+    ]);
     clock.t = 59_999;
     a.allow();
     expect(reports.length).toBe(1);
@@ -122,7 +163,14 @@ describe.each(engines)("observability on the %s engine", (engine) => {
 
   it("is silent by default, and a throwing reporter changes nothing", async () => {
     const clock = new ManualClock();
-    const box = new BreakerBox({ engine, now: clock.now, trip: { consecutiveFailures: 1 }, onDrop: () => { throw new Error("logger down"); } });
+    const box = new BreakerBox({
+      engine,
+      now: clock.now,
+      trip: { consecutiveFailures: 1 },
+      onDrop: () => {
+        throw new Error("logger down");
+      },
+    });
     const a = box.get("a");
     a.reject(a.tryAcquire());
     const thrown: unknown[] = [];
@@ -136,7 +184,11 @@ describe.each(engines)("observability on the %s engine", (engine) => {
     }
     expect(thrown.map((e) => (e as Error).message)).toEqual(["logger down"]);
     expect(a.state).toBe("open");
-    expect(() => new BreakerBox({ onDrop: 5 as never })).toThrow("onDrop must be a function, got 5");
-    expect(() => new BreakerBox({ dropReportMs: -1 })).toThrow(/dropReportMs must be a finite number ≥ 0, got -1/);
+    expect(() => new BreakerBox({ onDrop: 5 as never })).toThrow(
+      "onDrop must be a function, got 5",
+    );
+    expect(() => new BreakerBox({ dropReportMs: -1 })).toThrow(
+      /dropReportMs must be a finite number ≥ 0, got -1/,
+    );
   });
 });

@@ -3,7 +3,11 @@
 // on every call. It shares nothing with the engines but the random sequence (xorshift32 from the
 // slot's initial state), so agreeing with it checks the engines' O(1) bookkeeping.
 
-interface Bucket { success: number; failure: number; drop: number }
+interface Bucket {
+  success: number;
+  failure: number;
+  drop: number;
+}
 
 export interface OracleOptions {
   buckets: number;
@@ -21,7 +25,11 @@ export class GoZeroOracle {
   private lastPass = 0;
   private lastPassSet = false;
 
-  constructor(private readonly o: OracleOptions, created: number, private rng: number) {
+  constructor(
+    private readonly o: OracleOptions,
+    created: number,
+    private rng: number,
+  ) {
     this.window = Array.from({ length: o.buckets }, () => ({ success: 0, failure: 0, drop: 0 }));
     this.lastTime = created;
   }
@@ -54,7 +62,10 @@ export class GoZeroOracle {
   }
 
   history(now: number) {
-    let accepts = 0, total = 0, working = 0, failing = 0;
+    let accepts = 0,
+      total = 0,
+      working = 0,
+      failing = 0;
     const span = this.span(now);
     const diff = this.o.buckets - span;
     for (let i = 0; i < diff; i++) {
@@ -73,7 +84,7 @@ export class GoZeroOracle {
   allow(now: number): boolean {
     const { k, minK, buckets, protection, forcePassMs } = this.o;
     const h = this.history(now);
-    const w = Math.max(k - (k - minK) * h.failing / buckets, minK);
+    const w = Math.max(k - ((k - minK) * h.failing) / buckets, minK);
     let dropRatio = (h.total - protection - w * h.accepts) / (h.total + 1);
     if (dropRatio <= 0) return true;
     if (this.lastPassSet && now - this.lastPass > forcePassMs) {

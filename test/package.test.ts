@@ -15,8 +15,13 @@ const BUDGET = 15 * 1024;
 describe("package", () => {
   it(`the browser entry weighs at most ${BUDGET} bytes, minified and gzipped, wasm included`, async () => {
     const out = await build({
-      entryPoints: [join(root, "dist/index.js")], bundle: true, minify: true, format: "esm", platform: "browser",
-      write: false, logLevel: "silent",
+      entryPoints: [join(root, "dist/index.js")],
+      bundle: true,
+      minify: true,
+      format: "esm",
+      platform: "browser",
+      write: false,
+      logLevel: "silent",
     });
     const size = gzipSync(out.outputFiles[0].contents, { level: 9 }).length;
     console.log(`browser entry: ${size} bytes min+gzip (budget ${BUDGET})`);
@@ -24,11 +29,21 @@ describe("package", () => {
   });
 
   it("npm pack ships only dist/, README.md, LICENSE and package.json", () => {
-    const [pack] = JSON.parse(execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: root, encoding: "utf8" }));
+    const [pack] = JSON.parse(
+      execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], {
+        cwd: root,
+        encoding: "utf8",
+      }),
+    );
     const files: string[] = pack.files.map((f: { path: string }) => f.path);
-    expect(files.filter((f) => !f.startsWith("dist/") && !["README.md", "LICENSE", "package.json"].includes(f))).toEqual([]);
+    expect(
+      files.filter(
+        (f) => !f.startsWith("dist/") && !["README.md", "LICENSE", "package.json"].includes(f),
+      ),
+    ).toEqual([]);
     for (const entry of ["index", "http", "prometheus", "otel"]) {
-      for (const ext of [".js", ".cjs", ".d.ts", ".d.cts"]) expect(files).toContain(`dist/${entry}${ext}`);
+      for (const ext of [".js", ".cjs", ".d.ts", ".d.cts"])
+        expect(files).toContain(`dist/${entry}${ext}`);
     }
   });
 
@@ -39,34 +54,72 @@ describe("package", () => {
 
   it("are-the-types-wrong: every entry resolves for ESM, CJS and bundlers", () => {
     // node10 has no "exports" and cannot reach the subpaths at all: ignored.
-    const out = execFileSync("npx", ["attw", "--pack", ".", "--profile", "node16", "--format", "json"], { cwd: root, encoding: "utf8" });
+    const out = execFileSync(
+      "npx",
+      ["attw", "--pack", ".", "--profile", "node16", "--format", "json"],
+      { cwd: root, encoding: "utf8" },
+    );
     const report = JSON.parse(out);
-    const problems = (report.analysis.problems ?? []).filter((p: { resolutionKind?: string }) => p.resolutionKind !== "node10");
+    const problems = (report.analysis.problems ?? []).filter(
+      (p: { resolutionKind?: string }) => p.resolutionKind !== "node10",
+    );
     expect(problems).toEqual([]);
-    expect(Object.keys(report.analysis.entrypoints)).toEqual([".", "./shared", "./http", "./prometheus", "./otel", "./package.json"]);
+    expect(Object.keys(report.analysis.entrypoints)).toEqual([
+      ".",
+      "./shared",
+      "./http",
+      "./prometheus",
+      "./otel",
+      "./package.json",
+    ]);
   }, 60_000);
 
   it("a packed tarball installs into a project; require and import both work, subpaths too", () => {
     const dir = mkdtempSync(join(tmpdir(), "breakerbox-pack-"));
-    const tarball = execFileSync("npm", ["pack", "--ignore-scripts", "--pack-destination", dir], { cwd: root, encoding: "utf8" }).trim().split("\n").pop()!;
+    const tarball = execFileSync("npm", ["pack", "--ignore-scripts", "--pack-destination", dir], {
+      cwd: root,
+      encoding: "utf8",
+    })
+      .trim()
+      .split("\n")
+      .pop()!;
     writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "consumer", private: true }));
-    execFileSync("npm", ["install", "--no-audit", "--no-fund", "--offline", "--ignore-scripts", join(dir, tarball)], { cwd: dir, stdio: "ignore" });
-    const cjs = execFileSync("node", ["-e", [
-      "const { Breaker, BreakerBox } = require('breakerbox'); const http = require('breakerbox/http');",
-      "const { SharedBreakerBox } = require('breakerbox/shared');",
-      "const b = new Breaker(); b.accept(b.tryAcquire());",
-      "const shared = new SharedBreakerBox({ maxKeys: 4 });",
-      "console.log(b.engine, b.stats().successes, typeof http.breakerFetch, shared.engine, shared instanceof BreakerBox);",
-    ].join("\n")], { cwd: dir, encoding: "utf8" });
+    execFileSync(
+      "npm",
+      ["install", "--no-audit", "--no-fund", "--offline", "--ignore-scripts", join(dir, tarball)],
+      { cwd: dir, stdio: "ignore" },
+    );
+    const cjs = execFileSync(
+      "node",
+      [
+        "-e",
+        [
+          "const { Breaker, BreakerBox } = require('breakerbox'); const http = require('breakerbox/http');",
+          "const { SharedBreakerBox } = require('breakerbox/shared');",
+          "const b = new Breaker(); b.accept(b.tryAcquire());",
+          "const shared = new SharedBreakerBox({ maxKeys: 4 });",
+          "console.log(b.engine, b.stats().successes, typeof http.breakerFetch, shared.engine, shared instanceof BreakerBox);",
+        ].join("\n"),
+      ],
+      { cwd: dir, encoding: "utf8" },
+    );
     // One copy of the classes across entries (CJS chunks too): a shared box is a BreakerBox.
     expect(cjs.trim()).toBe("wasm 1 function wasm true");
-    const esm = execFileSync("node", ["--input-type=module", "-e", [
-      "import { Breaker, BreakerBox } from 'breakerbox'; import { nodeMiddleware } from 'breakerbox/http';",
-      "import { SharedBreakerBox } from 'breakerbox/shared';",
-      "const b = new BreakerBox({ engine: 'js' }); b.get('k').accept(b.get('k').tryAcquire());",
-      "const shared = new SharedBreakerBox({ engine: 'js', maxKeys: 4 });",
-      "console.log(b.engine, b.get('k').stats().successes, typeof nodeMiddleware, new Breaker().engine, shared instanceof BreakerBox);",
-    ].join("\n")], { cwd: dir, encoding: "utf8" });
+    const esm = execFileSync(
+      "node",
+      [
+        "--input-type=module",
+        "-e",
+        [
+          "import { Breaker, BreakerBox } from 'breakerbox'; import { nodeMiddleware } from 'breakerbox/http';",
+          "import { SharedBreakerBox } from 'breakerbox/shared';",
+          "const b = new BreakerBox({ engine: 'js' }); b.get('k').accept(b.get('k').tryAcquire());",
+          "const shared = new SharedBreakerBox({ engine: 'js', maxKeys: 4 });",
+          "console.log(b.engine, b.get('k').stats().successes, typeof nodeMiddleware, new Breaker().engine, shared instanceof BreakerBox);",
+        ].join("\n"),
+      ],
+      { cwd: dir, encoding: "utf8" },
+    );
     expect(esm.trim()).toBe("js 1 function wasm true");
   }, 60_000);
 });

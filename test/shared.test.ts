@@ -4,22 +4,34 @@
 import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
 import { BreakerBox } from "../dist/index.js";
-import { SharedBreakerBox, sharedMemoryAvailable, type ShareHandle } from "../dist/shared.js";
+import { SharedBreakerBox, type ShareHandle, sharedMemoryAvailable } from "../dist/shared.js";
 
 const WORKER = new URL("./shared/worker.mjs", import.meta.url);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Runs `count` workers on `box` at once (they spin on a barrier until all are attached). */
-async function run<T>(box: SharedBreakerBox, count: number, data: Record<string, unknown>): Promise<T[]> {
+async function run<T>(
+  box: SharedBreakerBox,
+  count: number,
+  data: Record<string, unknown>,
+): Promise<T[]> {
   const start = new SharedArrayBuffer(8);
   const flag = new Int32Array(start);
   const handle: ShareHandle = box.share();
-  const workers = Array.from({ length: count }, (_, id) => new Worker(WORKER, { workerData: { handle, start, id, ...data } }));
-  const results = workers.map((worker) => new Promise<T>((resolve, reject) => {
-    worker.once("message", resolve);
-    worker.once("error", reject);
-    worker.once("exit", (code) => reject(new Error(`worker exited with ${code} before answering`)));
-  }));
+  const workers = Array.from(
+    { length: count },
+    (_, id) => new Worker(WORKER, { workerData: { handle, start, id, ...data } }),
+  );
+  const results = workers.map(
+    (worker) =>
+      new Promise<T>((resolve, reject) => {
+        worker.once("message", resolve);
+        worker.once("error", reject);
+        worker.once("exit", (code) =>
+          reject(new Error(`worker exited with ${code} before answering`)),
+        );
+      }),
+  );
   while (Atomics.load(flag, 1) < count) await sleep(1);
   Atomics.store(flag, 0, 1);
   try {
@@ -35,8 +47,14 @@ function slotHeader(box: SharedBreakerBox, key: string): { gen: number; state: n
   return { gen: bytes.readUInt16LE(2), state: bytes[4] };
 }
 
-interface Issued { success: number; failure: number; excluded: number; dropped: number }
-const sum = (issued: Issued[][], k: number, field: keyof Issued) => issued.reduce((total, one) => total + one[k][field], 0);
+interface Issued {
+  success: number;
+  failure: number;
+  excluded: number;
+  dropped: number;
+}
+const sum = (issued: Issued[][], k: number, field: keyof Issued) =>
+  issued.reduce((total, one) => total + one[k][field], 0);
 
 describe.each(["wasm", "js"] as const)("a shared box on the %s engine", (engine) => {
   it("is on the engine asked for, with shared memory", () => {
@@ -45,7 +63,8 @@ describe.each(["wasm", "js"] as const)("a shared box on the %s engine", (engine)
     expect(box.engine).toBe(engine);
     expect(box).toBeInstanceOf(BreakerBox);
     const handle = box.share();
-    const memory = handle.memory instanceof WebAssembly.Memory ? handle.memory.buffer : handle.memory;
+    const memory =
+      handle.memory instanceof WebAssembly.Memory ? handle.memory.buffer : handle.memory;
     expect(memory).toBeInstanceOf(SharedArrayBuffer);
   });
 
@@ -53,7 +72,12 @@ describe.each(["wasm", "js"] as const)("a shared box on the %s engine", (engine)
     const keys = ["a", "b", "c"];
     const policy = { trip: { consecutiveFailures: 1e9 } };
     const box = new SharedBreakerBox({ engine, maxKeys: 16 });
-    const results = await run<{ issued: Issued[] }>(box, 4, { scenario: "counts", n: 1_000_000, keys, policy });
+    const results = await run<{ issued: Issued[] }>(box, 4, {
+      scenario: "counts",
+      n: 1_000_000,
+      keys,
+      policy,
+    });
     const issued = results.map((r) => r.issued);
     let total = 0;
     keys.forEach((key, k) => {
@@ -61,7 +85,9 @@ describe.each(["wasm", "js"] as const)("a shared box on the %s engine", (engine)
       expect(counts.successes).toBe(sum(issued, k, "success"));
       expect(counts.failures).toBe(sum(issued, k, "failure"));
       expect(counts.exclusions).toBe(sum(issued, k, "excluded"));
-      expect(counts.requests).toBe(sum(issued, k, "success") + sum(issued, k, "failure") + sum(issued, k, "excluded"));
+      expect(counts.requests).toBe(
+        sum(issued, k, "success") + sum(issued, k, "failure") + sum(issued, k, "excluded"),
+      );
       expect(sum(issued, k, "dropped")).toBe(0);
       total += counts.requests;
     });
@@ -71,16 +97,31 @@ describe.each(["wasm", "js"] as const)("a shared box on the %s engine", (engine)
   it("counts every settlement and every drop of 2 workers on the same keys (adaptive, go-zero)", async () => {
     const keys = ["x", "y"];
     // A long window so that nothing rolls out during the run; failures high enough to drop some calls.
-    const policy = { windowMs: 3_600_000, buckets: 40, recovery: "go-zero", protection: 0, k: 1.01, minK: 1.01, forcePassMs: Infinity };
+    const policy = {
+      windowMs: 3_600_000,
+      buckets: 40,
+      recovery: "go-zero",
+      protection: 0,
+      k: 1.01,
+      minK: 1.01,
+      forcePassMs: Infinity,
+    };
     const box = new SharedBreakerBox({ engine, maxKeys: 16 });
-    const results = await run<{ issued: Issued[] }>(box, 2, { scenario: "counts", n: 1_000_000, keys, policy });
+    const results = await run<{ issued: Issued[] }>(box, 2, {
+      scenario: "counts",
+      n: 1_000_000,
+      keys,
+      policy,
+    });
     const issued = results.map((r) => r.issued);
     for (const stats of box.stats()) {
       const k = keys.indexOf(stats.key);
       expect(stats.successes).toBe(sum(issued, k, "success"));
       expect(stats.failures).toBe(sum(issued, k, "failure"));
       expect(stats.drops).toBe(sum(issued, k, "dropped"));
-      expect(stats.requests).toBe(sum(issued, k, "success") + sum(issued, k, "failure") + sum(issued, k, "dropped"));
+      expect(stats.requests).toBe(
+        sum(issued, k, "success") + sum(issued, k, "failure") + sum(issued, k, "dropped"),
+      );
     }
     expect(keys.reduce((n, _, k) => n + sum(issued, k, "dropped"), 0)).toBeGreaterThan(0);
   }, 120_000);
@@ -89,13 +130,21 @@ describe.each(["wasm", "js"] as const)("a shared box on the %s engine", (engine)
     const keys = ["x", "y", "z"];
     const policy = { windowMs: 3_600_000, buckets: 40, recovery: "go-zero" };
     const box = new SharedBreakerBox({ engine, maxKeys: 16 });
-    const results = await run<{ issued: Issued[] }>(box, 2, { scenario: "counts", n: 1_000_000, keys, policy, successBatch: 64 });
+    const results = await run<{ issued: Issued[] }>(box, 2, {
+      scenario: "counts",
+      n: 1_000_000,
+      keys,
+      policy,
+      successBatch: 64,
+    });
     const issued = results.map((r) => r.issued);
     for (const stats of box.stats()) {
       const k = keys.indexOf(stats.key);
       expect(stats.successes).toBe(sum(issued, k, "success"));
       expect(stats.failures).toBe(sum(issued, k, "failure"));
-      expect(stats.requests).toBe(sum(issued, k, "success") + sum(issued, k, "failure") + sum(issued, k, "dropped"));
+      expect(stats.requests).toBe(
+        sum(issued, k, "success") + sum(issued, k, "failure") + sum(issued, k, "dropped"),
+      );
     }
   }, 120_000);
 
@@ -108,14 +157,17 @@ describe.each(["wasm", "js"] as const)("a shared box on the %s engine", (engine)
     // Write into the lock word as a settlement racing a state change would: 5 successes tagged
     // with the generation before the change, then 7 with the current one.
     const handle = box.share();
-    const memory = handle.memory instanceof WebAssembly.Memory ? handle.memory.buffer : handle.memory;
+    const memory =
+      handle.memory instanceof WebAssembly.Memory ? handle.memory.buffer : handle.memory;
     const bytes = Buffer.from(breaker.toJSON().slot, "base64");
     const gen = bytes.readUInt16LE(2);
     const words = new Uint32Array(memory);
-    const slotAt = (() => { // the slot is the one whose generation and state bytes match, past the key table
+    const slotAt = (() => {
+      // the slot is the one whose generation and state bytes match, past the key table
       const u8 = new Uint8Array(memory);
       for (let at = 32832; at < u8.length - 80; at += 16) {
-        if (Buffer.compare(Buffer.from(u8.subarray(at, at + 64)), bytes.subarray(0, 64)) === 0) return at;
+        if (Buffer.compare(Buffer.from(u8.subarray(at, at + 64)), bytes.subarray(0, 64)) === 0)
+          return at;
       }
       throw new Error("slot not found");
     })();
@@ -131,17 +183,21 @@ describe.each(["wasm", "js"] as const)("a shared box on the %s engine", (engine)
     const box = new SharedBreakerBox({ engine, maxKeys: 4 });
     const breaker = box.get("k", { trip: { consecutiveFailures: 2 } });
     const handle = box.share();
-    const memory = handle.memory instanceof WebAssembly.Memory ? handle.memory.buffer : handle.memory;
+    const memory =
+      handle.memory instanceof WebAssembly.Memory ? handle.memory.buffer : handle.memory;
     const words = new Uint32Array(memory);
     const bytes = Buffer.from(breaker.toJSON().slot, "base64");
     const u8 = new Uint8Array(memory);
     let slotAt = -1;
     for (let at = 32832; at < u8.length - 80 && slotAt < 0; at += 16) {
-      if (Buffer.compare(Buffer.from(u8.subarray(at, at + 64)), bytes.subarray(0, 64)) === 0) slotAt = at;
+      if (Buffer.compare(Buffer.from(u8.subarray(at, at + 64)), bytes.subarray(0, 64)) === 0)
+        slotAt = at;
     }
     const lock = (slotAt + 80 - 4) >>> 2;
     Atomics.store(words, lock, 1); // held, by a thread that will never release it
-    expect(() => breaker.reject(breaker.tryAcquire())).toThrow(/has been held past \d+ tries.*worker\.terminate\(\)/);
+    expect(() => breaker.reject(breaker.tryAcquire())).toThrow(
+      /has been held past \d+ tries.*worker\.terminate\(\)/,
+    );
     Atomics.store(words, lock, 0);
     breaker.reject(breaker.tryAcquire());
     expect(breaker.counts.failures).toBeGreaterThanOrEqual(1);
@@ -184,7 +240,12 @@ describe.each(["wasm", "js"] as const)("a shared box on the %s engine", (engine)
     const box = new SharedBreakerBox({ engine, maxKeys: 4 });
     box.get(key, policy);
     const before = slotHeader(box, key);
-    const results = await run<{ events: string[]; passed: number }>(box, 3, { scenario: "transitions", n: 300_000, keys: [key], policy });
+    const results = await run<{ events: string[]; passed: number }>(box, 3, {
+      scenario: "transitions",
+      n: 300_000,
+      keys: [key],
+      policy,
+    });
     const after = slotHeader(box, key);
     const events = results.flatMap((r) => r.events);
     const transitions = (after.gen - before.gen + 65536) % 65536;
@@ -197,7 +258,9 @@ describe.each(["wasm", "js"] as const)("a shared box on the %s engine", (engine)
       const left = events.filter((e) => e.startsWith(`${name}>`)).length;
       expect(entered - left, name).toBe((after.state === s ? 1 : 0) - (s === 0 ? 1 : 0));
     }
-    expect(new Set(events)).toEqual(new Set(["closed>open", "open>half-open", "half-open>closed", "half-open>open"]));
+    expect(new Set(events)).toEqual(
+      new Set(["closed>open", "open>half-open", "half-open>closed", "half-open>open"]),
+    );
   }, 120_000);
 
   it("resolves a key made concurrently in 4 workers to one slot", async () => {
@@ -215,10 +278,17 @@ describe.each(["wasm", "js"] as const)("a shared box on the %s engine", (engine)
     const box = new SharedBreakerBox({ engine, maxKeys: 16384 });
     for (const key of hot) box.get(key, { trip: { consecutiveFailures: 1e9 } });
     const bytes = box.bytesUsed;
-    const results = await run<{ issued: number[]; bytes: number }>(box, 2, { scenario: "grow", n: 5000, keys: hot, policy: {} });
+    const results = await run<{ issued: number[]; bytes: number }>(box, 2, {
+      scenario: "grow",
+      n: 5000,
+      keys: hot,
+      policy: {},
+    });
     expect(box.bytesUsed).toBeGreaterThan(bytes + 2 * 5000 * 512);
     expect(box.size).toBe(2 + 2 * 5000);
-    hot.forEach((key, j) => expect(box.get(key).counts.successes).toBe(results[0].issued[j] + results[1].issued[j]));
+    for (const [j, key] of hot.entries()) {
+      expect(box.get(key).counts.successes).toBe(results[0].issued[j] + results[1].issued[j]);
+    }
     // Every key a worker made holds its one success, read from this thread's (refreshed) views.
     for (let id = 0; id < 2; id++) {
       for (const i of [0, 1, 2500, 4999]) expect(box.get(`w${id}-${i}`).stats().successes).toBe(1);
@@ -240,7 +310,12 @@ describe.each(["wasm", "js"] as const)("a shared box on the %s engine", (engine)
     expect(seen.counts.failures).toBe(1);
     expect(box.get("default").policy).toBe("adaptive");
     expect(other.get("default").stats().requests).toBe(0);
-    expect(box.stats().map((s) => s.key).sort()).toEqual(["default", "made-there"]);
+    expect(
+      box
+        .stats()
+        .map((s) => s.key)
+        .sort(),
+    ).toEqual(["default", "made-there"]);
   });
 
   it("counts successes in the lock word up to its limit, then through the core, and drops them on reset", () => {
@@ -262,7 +337,11 @@ describe.each(["wasm", "js"] as const)("a shared box on the %s engine", (engine)
     let now = 5_000_000;
     const plain = new BreakerBox({ engine, now: () => now });
     const shared = new SharedBreakerBox({ engine, maxKeys: 8, now: () => now });
-    for (const policy of [{}, { trip: { consecutiveFailures: 3 } }, { trip: { failureRatio: 0.5 }, windowCalls: 10 }]) {
+    for (const policy of [
+      {},
+      { trip: { consecutiveFailures: 3 } },
+      { trip: { failureRatio: 0.5 }, windowCalls: 10 },
+    ]) {
       const key = JSON.stringify(policy);
       const a = plain.get(key, policy);
       for (let i = 0; i < 30; i++) a.accept(a.tryAcquire());
@@ -287,13 +366,22 @@ describe.each(["wasm", "js"] as const)("a shared box on the %s engine", (engine)
     expect(() => box.get("three")).toThrow(/at most 2 keys \(maxKeys\)/);
     expect(() => box.delete("one")).toThrow(/cannot delete/);
     expect(() => SharedBreakerBox.attach({} as ShareHandle)).toThrow(TypeError);
-    expect(() => SharedBreakerBox.attach({ ...box.share(), memory: new ArrayBuffer(8) } as unknown as ShareHandle)).toThrow(/carries a/);
+    expect(() =>
+      SharedBreakerBox.attach({
+        ...box.share(),
+        memory: new ArrayBuffer(8),
+      } as unknown as ShareHandle),
+    ).toThrow(/carries a/);
     const three = new SharedBreakerBox({ engine, maxKeys: 3 }); // a table of 8 entries, a limit of 3
     for (const key of ["a", "b", "c"]) three.get(key);
     expect(() => three.get("d")).toThrow(/at most 3 keys/);
-    expect(() => SharedBreakerBox.attach(box.share(), { seed: 1 } as never)).toThrow(/unknown option "seed"/);
+    expect(() => SharedBreakerBox.attach(box.share(), { seed: 1 } as never)).toThrow(
+      /unknown option "seed"/,
+    );
     expect(() => new SharedBreakerBox({ engine, maxKeys: 0 })).toThrow(/maxKeys/);
-    expect(() => new SharedBreakerBox({ engine, maxKeys: 1 << 20, maxBytes: 1 << 20 })).toThrow(RangeError);
+    expect(() => new SharedBreakerBox({ engine, maxKeys: 1 << 20, maxBytes: 1 << 20 })).toThrow(
+      RangeError,
+    );
     const long = new SharedBreakerBox({ engine, maxKeys: 1 });
     expect(() => long.get("k".repeat(40))).toThrow(/key arena is full/);
   });
@@ -302,7 +390,9 @@ describe.each(["wasm", "js"] as const)("a shared box on the %s engine", (engine)
 describe("shared: true outside breakerbox/shared", () => {
   it("BreakerBox says where shared boxes are", () => {
     expect(() => new BreakerBox({ shared: true })).toThrow(TypeError);
-    expect(() => new BreakerBox({ shared: true })).toThrow(/SharedBreakerBox from 'breakerbox\/shared'/);
+    expect(() => new BreakerBox({ shared: true })).toThrow(
+      /SharedBreakerBox from 'breakerbox\/shared'/,
+    );
     expect(new BreakerBox({ shared: false }).size).toBe(0);
   });
 });

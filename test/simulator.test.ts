@@ -18,7 +18,13 @@ describe("simulator", () => {
   });
 
   it("gives the same run on both engines", () => {
-    const wasm = simulate(scenario("hard-outage"), policy("adaptive, fast recovery"), 3, 250, "wasm");
+    const wasm = simulate(
+      scenario("hard-outage"),
+      policy("adaptive, fast recovery"),
+      3,
+      250,
+      "wasm",
+    );
     const js = simulate(scenario("hard-outage"), policy("adaptive, fast recovery"), 3, 250, "js");
     expect(js.bins).toEqual(wasm.bins);
   });
@@ -53,12 +59,17 @@ describe("simulator", () => {
     const brownout = scenario("brownout");
     const run = simulate(brownout, policy("adaptive, fast recovery"), 7);
     const fault = run.bins.slice(40, 280);
-    expect(fault.reduce((n, b) => n + b.dropped, 0) / fault.reduce((n, b) => n + b.offered, 0)).toBeLessThanOrEqual(0.01);
+    expect(
+      fault.reduce((n, b) => n + b.dropped, 0) / fault.reduce((n, b) => n + b.offered, 0),
+    ).toBeLessThanOrEqual(0.01);
   });
 
   it("draws a chart that is well-formed SVG with a panel per policy", () => {
     const s = scenario("slow-backend");
-    const svg = chart(s, POLICIES.map((p) => simulate(s, p, 1)));
+    const svg = chart(
+      s,
+      POLICIES.map((p) => simulate(s, p, 1)),
+    );
     expect(svg.startsWith("<svg")).toBe(true);
     expect(svg.trim().endsWith("</svg>")).toBe(true);
     for (const p of POLICIES) expect(svg).toContain(`>${p.name}</text>`);

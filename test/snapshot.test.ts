@@ -1,7 +1,7 @@
 // toJSON() and initialState: a breaker survives a restart, on either engine, across engines.
 import { describe, expect, it } from "vitest";
-import { Breaker, BreakerBox, type BreakerSnapshot } from "../src/index.js";
 import { LAYOUT_VERSION } from "../src/core/layout.js";
+import { Breaker, BreakerBox, type BreakerSnapshot } from "../src/index.js";
 import { engines, ManualClock } from "./helpers.js";
 
 describe.each(engines)("snapshots on the %s engine", (engine) => {
@@ -16,7 +16,11 @@ describe.each(engines)("snapshots on the %s engine", (engine) => {
     const snapshot = JSON.parse(JSON.stringify(breaker.toJSON())) as BreakerSnapshot;
     expect(snapshot.layout).toBe(LAYOUT_VERSION);
     const restored = new Breaker({ engine: other, now: clock.now, initialState: snapshot });
-    expect(restored.stats()).toMatchObject({ successes: 30, failures: 20, reasons: ["boom", "boom", "boom", "boom", "boom"] });
+    expect(restored.stats()).toMatchObject({
+      successes: 30,
+      failures: 20,
+      reasons: ["boom", "boom", "boom", "boom", "boom"],
+    });
     expect(restored.stats().dropRatio).toBe(breaker.stats().dropRatio);
     clock.t = 3500; // restored later: aged by the whole buckets since, to within one bucket
     const later = new Breaker({ engine, now: clock.now, initialState: snapshot });
@@ -28,7 +32,13 @@ describe.each(engines)("snapshots on the %s engine", (engine) => {
 
   it("a three-state breaker comes back open, with its counts, backoff and open-until", () => {
     const clock = new ManualClock();
-    const options = { engine, now: clock.now, trip: { consecutiveFailures: 2 }, openMs: 1000, backoff: 2 } as const;
+    const options = {
+      engine,
+      now: clock.now,
+      trip: { consecutiveFailures: 2 },
+      openMs: 1000,
+      backoff: 2,
+    } as const;
     const breaker = new Breaker(options);
     breaker.reject(breaker.tryAcquire());
     breaker.reject(breaker.tryAcquire());
@@ -56,8 +66,14 @@ describe.each(engines)("snapshots on the %s engine", (engine) => {
     expect(() => new Breaker({ engine, initialState: { ...snapshot, layout: 1 } })).toThrow(
       `initialState has memory layout version 1; this breakerbox reads version ${LAYOUT_VERSION}`,
     );
-    expect(() => new Breaker({ engine, initialState: { format: "other" } as never })).toThrow(/must be a snapshot/);
-    expect(() => new Breaker({ engine, openMs: 5, initialState: snapshot } as never)).toThrow(/initialState carries its own policy; remove openMs/);
-    expect(() => new Breaker({ engine, initialState: { ...snapshot, slot: "AAAA" } })).toThrow(/initialState.slot has 3 bytes/);
+    expect(() => new Breaker({ engine, initialState: { format: "other" } as never })).toThrow(
+      /must be a snapshot/,
+    );
+    expect(() => new Breaker({ engine, openMs: 5, initialState: snapshot } as never)).toThrow(
+      /initialState carries its own policy; remove openMs/,
+    );
+    expect(() => new Breaker({ engine, initialState: { ...snapshot, slot: "AAAA" } })).toThrow(
+      /initialState.slot has 3 bytes/,
+    );
   });
 });

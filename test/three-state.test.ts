@@ -1,14 +1,29 @@
 // The three-state policy through the facade, with an injected clock, on both engines.
 import { describe, expect, it } from "vitest";
-import { Breaker, BreakerBox, isBreakerOpenError, isTooManyRequestsError, type BreakerOptions } from "../src/index.js";
+import {
+  Breaker,
+  BreakerBox,
+  type BreakerOptions,
+  isBreakerOpenError,
+  isTooManyRequestsError,
+} from "../src/index.js";
 import { engines, ManualClock } from "./helpers.js";
 
 describe.each(engines)("three-state breaker on the %s engine", (engine) => {
   const make = (options: BreakerOptions = {}) => {
     const clock = new ManualClock();
-    const breaker = new Breaker({ engine, now: clock.now, policy: "three-state", ...options } as BreakerOptions);
-    const fail = (n = 1, reason?: string) => { for (let i = 0; i < n; i++) breaker.reject(breaker.tryAcquire(), reason); };
-    const succeed = (n = 1) => { for (let i = 0; i < n; i++) breaker.accept(breaker.tryAcquire()); };
+    const breaker = new Breaker({
+      engine,
+      now: clock.now,
+      policy: "three-state",
+      ...options,
+    } as BreakerOptions);
+    const fail = (n = 1, reason?: string) => {
+      for (let i = 0; i < n; i++) breaker.reject(breaker.tryAcquire(), reason);
+    };
+    const succeed = (n = 1) => {
+      for (let i = 0; i < n; i++) breaker.accept(breaker.tryAcquire());
+    };
     return { clock, breaker, fail, succeed };
   };
 
@@ -63,7 +78,11 @@ describe.each(engines)("three-state breaker on the %s engine", (engine) => {
   });
 
   it("failure ratio over a time window forgets old failures", () => {
-    const { clock, breaker, fail, succeed } = make({ trip: { failureRatio: 0.5, minRequests: 4 }, windowMs: 1000, buckets: 4 });
+    const { clock, breaker, fail, succeed } = make({
+      trip: { failureRatio: 0.5, minRequests: 4 },
+      windowMs: 1000,
+      buckets: 4,
+    });
     fail(3);
     clock.t = 1000; // those failures left the window
     succeed(2);
@@ -74,7 +93,10 @@ describe.each(engines)("three-state breaker on the %s engine", (engine) => {
   });
 
   it("count window: the last N calls", () => {
-    const { breaker, fail, succeed } = make({ trip: { failureRatio: 0.5, minRequests: 4 }, windowCalls: 4 });
+    const { breaker, fail, succeed } = make({
+      trip: { failureRatio: 0.5, minRequests: 4 },
+      windowCalls: 4,
+    });
     fail(1);
     succeed(3); // [F S S S] 1/4
     succeed(1); // [S S S S] the failure left
@@ -85,7 +107,9 @@ describe.each(engines)("three-state breaker on the %s engine", (engine) => {
   });
 
   it("slow-call ratio with measured and explicit durations", () => {
-    const { clock, breaker } = make({ trip: { slowCallRatio: 0.5, slowCallMs: 100, minRequests: 4 } });
+    const { clock, breaker } = make({
+      trip: { slowCallRatio: 0.5, slowCallMs: 100, minRequests: 4 },
+    });
     for (let i = 0; i < 3; i++) {
       const token = breaker.tryAcquire();
       clock.t += 150; // slow
@@ -98,7 +122,12 @@ describe.each(engines)("three-state breaker on the %s engine", (engine) => {
   });
 
   it("half-open: the probe cap, TooManyRequestsError, and closing after halfOpenSuccesses", () => {
-    const { clock, breaker, fail } = make({ trip: { consecutiveFailures: 1 }, openMs: 1000, halfOpenMaxCalls: 2, halfOpenSuccesses: 3 });
+    const { clock, breaker, fail } = make({
+      trip: { consecutiveFailures: 1 },
+      openMs: 1000,
+      halfOpenMaxCalls: 2,
+      halfOpenSuccesses: 3,
+    });
     fail(1);
     clock.t = 1000;
     const a = breaker.tryAcquire();
@@ -108,7 +137,11 @@ describe.each(engines)("three-state breaker on the %s engine", (engine) => {
     expect(breaker.state).toBe("half-open");
     expect(breaker.tryAcquire()).toBe(0); // cap of 2 probes
     let error: unknown;
-    try { breaker.do(() => 1); } catch (e) { error = e; }
+    try {
+      breaker.do(() => 1);
+    } catch (e) {
+      error = e;
+    }
     expect(isTooManyRequestsError(error)).toBe(true);
     expect((error as Error).message).toBe("too many requests");
     breaker.accept(a);
@@ -119,7 +152,12 @@ describe.each(engines)("three-state breaker on the %s engine", (engine) => {
   });
 
   it("half-open: any failure opens again, with backoff, capped; a clean close resets it", () => {
-    const { clock, breaker, fail, succeed } = make({ trip: { consecutiveFailures: 1 }, openMs: 1000, backoff: 2, maxOpenMs: 5000 });
+    const { clock, breaker, fail, succeed } = make({
+      trip: { consecutiveFailures: 1 },
+      openMs: 1000,
+      backoff: 2,
+      maxOpenMs: 5000,
+    });
     fail(1);
     expect(breaker.openUntil).toBe(1000);
     const expected = [3000, 7000, 12_000, 17_000]; // +2000, +4000, then the 5000 cap
@@ -156,8 +194,20 @@ describe.each(engines)("three-state breaker on the %s engine", (engine) => {
     breaker.reject(breaker.tryAcquire());
     breaker.exclude(breaker.tryAcquire());
     const aborted = new Error("caller aborted");
-    await expect(breaker.do(async () => { throw aborted; }, { excluded: (e) => e === aborted })).rejects.toBe(aborted);
-    expect(breaker.counts).toMatchObject({ requests: 3, failures: 1, exclusions: 2, consecutiveFailures: 1 });
+    await expect(
+      breaker.do(
+        async () => {
+          throw aborted;
+        },
+        { excluded: (e) => e === aborted },
+      ),
+    ).rejects.toBe(aborted);
+    expect(breaker.counts).toMatchObject({
+      requests: 3,
+      failures: 1,
+      exclusions: 2,
+      consecutiveFailures: 1,
+    });
     expect(breaker.state).toBe("closed");
   });
 
@@ -217,14 +267,19 @@ describe.each(engines)("three-state breaker on the %s engine", (engine) => {
   });
 
   it("events: once per real change, nothing without listeners, throwing listeners change nothing", async () => {
-    const { clock, breaker, fail, succeed } = make({ trip: { consecutiveFailures: 1 }, openMs: 100 });
+    const { clock, breaker, fail, succeed } = make({
+      trip: { consecutiveFailures: 1 },
+      openMs: 100,
+    });
     const changes: string[] = [];
     const counted = { open: 0, halfOpen: 0, close: 0 };
     const stop = breaker.onStateChange(({ from, to }) => changes.push(`${from}→${to}`));
     breaker.onOpen(() => counted.open++);
     breaker.onHalfOpen(() => counted.halfOpen++);
     breaker.onClose(() => counted.close++);
-    breaker.onStateChange(() => { throw new Error("listener bug"); });
+    breaker.onStateChange(() => {
+      throw new Error("listener bug");
+    });
     const thrown: unknown[] = [];
     const onUncaught = (error: unknown) => thrown.push(error);
     process.on("uncaughtException", onUncaught);
@@ -240,7 +295,13 @@ describe.each(engines)("three-state breaker on the %s engine", (engine) => {
     } finally {
       process.off("uncaughtException", onUncaught);
     }
-    expect(changes).toEqual(["closed→open", "open→half-open", "half-open→closed", "closed→forced-open", "forced-open→closed"]);
+    expect(changes).toEqual([
+      "closed→open",
+      "open→half-open",
+      "half-open→closed",
+      "closed→forced-open",
+      "forced-open→closed",
+    ]);
     expect(counted).toEqual({ open: 2, halfOpen: 1, close: 2 });
     expect(thrown.length).toBe(6);
     expect(breaker.state).toBe("open");
@@ -260,22 +321,40 @@ describe.each(engines)("three-state breaker on the %s engine", (engine) => {
       [{ trip: { failureRatio: 1.5 } }, /trip.failureRatio must be in \(0, 1\], got 1.5/],
       [{ trip: { slowCallRatio: 0.5 } }, /trip.slowCallMs is required/],
       [{ trip: { consecutiveFailures: 3, failureCount: 2 } }, /exactly one of/],
-      [{ trip: { consecutiveFailures: 0 } }, /trip.consecutiveFailures must be an integer in \[1, 4294967295\], got 0/],
-      [{ trip: { consecutiveFailures: 3 }, windowMs: 1000 }, /windowMs does not apply to trip.consecutiveFailures/],
+      [
+        { trip: { consecutiveFailures: 0 } },
+        /trip.consecutiveFailures must be an integer in \[1, 4294967295\], got 0/,
+      ],
+      [
+        { trip: { consecutiveFailures: 3 }, windowMs: 1000 },
+        /windowMs does not apply to trip.consecutiveFailures/,
+      ],
       [{ trip: { failureCount: 3 }, windowCalls: 10, buckets: 5 }, /cannot be combined/],
       [{ trip: { failureCount: 3, minRequest: 2 } }, /trip has an unknown option "minRequest"/],
-      [{ policy: "three-state", k: 2 }, /k applies to the adaptive policy, not the three-state one/],
+      [
+        { policy: "three-state", k: 2 },
+        /k applies to the adaptive policy, not the three-state one/,
+      ],
       [{ openMs: 1000 }, /openMs applies to the three-state policy, not the adaptive one/],
-      [{ policy: "three-state", openMs: 1000, maxOpenMs: 10 }, /maxOpenMs must be a finite number ≥ openMs = 1000, got 10/],
+      [
+        { policy: "three-state", openMs: 1000, maxOpenMs: 10 },
+        /maxOpenMs must be a finite number ≥ openMs = 1000, got 10/,
+      ],
       [{ policy: "three-state", backoff: 0.5 }, /backoff must be a finite number ≥ 1, got 0.5/],
-      [{ policy: "three-state", halfOpenMaxCalls: 0 }, /halfOpenMaxCalls must be an integer in \[1, 65535\], got 0/],
+      [
+        { policy: "three-state", halfOpenMaxCalls: 0 },
+        /halfOpenMaxCalls must be an integer in \[1, 65535\], got 0/,
+      ],
       [{ policy: "fancy" }, /policy must be 'adaptive' or 'three-state', got "fancy"/],
     ];
-    for (const [options, message] of bad) expect(() => new Breaker({ engine, ...(options as object) })).toThrow(message);
+    for (const [options, message] of bad)
+      expect(() => new Breaker({ engine, ...(options as object) })).toThrow(message);
     const adaptive = new Breaker({ engine });
     expect(() => adaptive.forceOpen()).toThrow(/forceOpen\(\) needs a three-state breaker/);
     expect(() => adaptive.onStateChange(() => {})).toThrow(TypeError);
-    expect(() => adaptive.reject(adaptive.tryAcquire(), "x", 1000)).toThrow(/needs a three-state breaker/);
+    expect(() => adaptive.reject(adaptive.tryAcquire(), "x", 1000)).toThrow(
+      /needs a three-state breaker/,
+    );
   });
 
   it("keyed three-state breakers share a box with adaptive ones", () => {

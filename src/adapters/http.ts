@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { BreakerBox } from "../facade/box.js";
 import type { Breaker } from "../facade/breaker.js";
-import { isBreakerOpenError, type BreakerOpenError } from "../facade/errors.js";
+import { type BreakerOpenError, isBreakerOpenError } from "../facade/errors.js";
 
 /** What the server middlewares share. `Req` is the framework's request. */
 export interface ServerOptions<Req> {
@@ -30,8 +30,13 @@ export interface ServerOptions<Req> {
 const defaultIsFailure = (status: number): boolean => status >= 500;
 /** Status texts of the statuses that usually count as failures (no node:http import: fetch runs in browsers too). */
 const STATUS_TEXT: Record<number, string> = {
-  429: "Too Many Requests", 500: "Internal Server Error", 501: "Not Implemented", 502: "Bad Gateway",
-  503: "Service Unavailable", 504: "Gateway Timeout", 505: "HTTP Version Not Supported",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  501: "Not Implemented",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+  505: "HTTP Version Not Supported",
 };
 const reasonOf = (status: number): string => `${status} ${STATUS_TEXT[status] ?? ""}`.trimEnd();
 
@@ -41,7 +46,8 @@ function check<Req>(box: BreakerBox, options: ServerOptions<Req>): void {
   }
   for (const name of ["key", "isFailure", "exclude", "onReject"] as const) {
     const value = options[name];
-    if (value !== undefined && typeof value !== "function") throw new TypeError(`${name} must be a function, got ${typeof value}`);
+    if (value !== undefined && typeof value !== "function")
+      throw new TypeError(`${name} must be a function, got ${typeof value}`);
   }
 }
 
@@ -55,7 +61,12 @@ interface Call {
  * Asks the request's breaker (go-zero's Allow) and returns the call, or undefined when the breaker
  * rejects it — after telling `onReject`. The caller answers 503 then.
  */
-function admit<Req>(box: BreakerBox, request: Req, keyOf: (request: Req) => string, options: ServerOptions<Req>): Call | undefined {
+function admit<Req>(
+  box: BreakerBox,
+  request: Req,
+  keyOf: (request: Req) => string,
+  options: ServerOptions<Req>,
+): Call | undefined {
   const key = keyOf(request);
   const breaker = box.get(key);
   const token = breaker.tryAcquire();
@@ -65,7 +76,12 @@ function admit<Req>(box: BreakerBox, request: Req, keyOf: (request: Req) => stri
 }
 
 /** Settles a server call by its response status. */
-function settle(breaker: Breaker, token: number, status: number, isFailure: (status: number) => boolean): void {
+function settle(
+  breaker: Breaker,
+  token: number,
+  status: number,
+  isFailure: (status: number) => boolean,
+): void {
   if (isFailure(status)) breaker.reject(token, reasonOf(status));
   else breaker.accept(token);
 }
@@ -81,12 +97,17 @@ type NodeRequest = IncomingMessage & { route?: { path?: unknown }; baseUrl?: str
 export function nodeMiddleware(box: BreakerBox, options: ServerOptions<NodeRequest> = {}) {
   check(box, options);
   const isFailure = options.isFailure ?? defaultIsFailure;
-  const keyOf = options.key ?? ((req: NodeRequest) => {
-    const pattern = req.route?.path;
-    return `${req.method}://${typeof pattern === "string" ? (req.baseUrl ?? "") + pattern : "*"}`;
-  });
+  const keyOf =
+    options.key ??
+    ((req: NodeRequest) => {
+      const pattern = req.route?.path;
+      return `${req.method}://${typeof pattern === "string" ? (req.baseUrl ?? "") + pattern : "*"}`;
+    });
   return (req: NodeRequest, res: ServerResponse, next: (error?: unknown) => void): void => {
-    if (options.exclude?.(req)) return next();
+    if (options.exclude?.(req)) {
+      next();
+      return;
+    }
     const call = admit(box, req, keyOf, options);
     if (call === undefined) {
       res.statusCode = 503;
@@ -126,14 +147,24 @@ interface FastifyReplyLike {
  * instance it is registered on (and is not encapsulated, like fastify-plugin); the key is the
  * matched route pattern (`GET:///users/:id`), `METHOD://*` for requests no route matched.
  */
-export function fastifyBreaker(fastify: FastifyLike, options: ServerOptions<FastifyRequestLike> & { box: BreakerBox }, done: (error?: Error) => void): void {
+export function fastifyBreaker(
+  fastify: FastifyLike,
+  options: ServerOptions<FastifyRequestLike> & { box: BreakerBox },
+  done: (error?: Error) => void,
+): void {
   try {
     const { box } = options;
     check(box, options);
     const isFailure = options.isFailure ?? defaultIsFailure;
-    const keyOf = options.key ?? ((request: FastifyRequestLike) => `${request.method}://${request.routeOptions?.url ?? "*"}`);
+    const keyOf =
+      options.key ??
+      ((request: FastifyRequestLike) => `${request.method}://${request.routeOptions?.url ?? "*"}`);
     const calls = new WeakMap<object, Call>();
-    fastify.addHook("onRequest", ((request: FastifyRequestLike, reply: FastifyReplyLike, next: () => void) => {
+    fastify.addHook("onRequest", ((
+      request: FastifyRequestLike,
+      reply: FastifyReplyLike,
+      next: () => void,
+    ) => {
       if (options.exclude?.(request)) return next();
       const call = admit(box, request, keyOf, options);
       if (call === undefined) {
@@ -143,7 +174,11 @@ export function fastifyBreaker(fastify: FastifyLike, options: ServerOptions<Fast
       calls.set(request, call);
       next();
     }) as never);
-    fastify.addHook("onResponse", ((request: FastifyRequestLike, reply: FastifyReplyLike, next: () => void) => {
+    fastify.addHook("onResponse", ((
+      request: FastifyRequestLike,
+      reply: FastifyReplyLike,
+      next: () => void,
+    ) => {
       const call = calls.get(request);
       if (call !== undefined) {
         calls.delete(request);
@@ -165,7 +200,8 @@ export function fastifyBreaker(fastify: FastifyLike, options: ServerOptions<Fast
   }
 }
 (fastifyBreaker as unknown as Record<symbol, unknown>)[Symbol.for("skip-override")] = true;
-(fastifyBreaker as unknown as Record<symbol, unknown>)[Symbol.for("fastify.display-name")] = "breakerbox";
+(fastifyBreaker as unknown as Record<symbol, unknown>)[Symbol.for("fastify.display-name")] =
+  "breakerbox";
 
 /**
  * A Request/Response middleware `(request, next) => Response`, for servers built on the fetch API.
@@ -203,12 +239,15 @@ interface HonoContextLike {
 export function honoBreaker(box: BreakerBox, options: ServerOptions<HonoContextLike> = {}) {
   check(box, options);
   const isFailure = options.isFailure ?? defaultIsFailure;
-  const keyOf = options.key ?? ((c: HonoContextLike) => {
-    const routes = c.req.matchedRoutes ?? [];
-    let pattern = "*";
-    for (const route of routes) if (route.method !== "ALL") pattern = route.path;
-    return `${c.req.method}://${pattern}`;
-  });
+  const keyOf =
+    options.key ??
+    ((c: HonoContextLike) => {
+      const routes = c.req.matchedRoutes ?? [];
+      let pattern = "*";
+      for (const route of routes) if (route.method !== "ALL") pattern = route.path;
+      return `${c.req.method}://${pattern}`;
+    });
+  // biome-ignore lint/suspicious/noConfusingVoidType: Hono's middleware returns a Response or nothing
   return async (c: HonoContextLike, next: () => Promise<void>): Promise<Response | void> => {
     if (options.exclude?.(c)) return next();
     const call = admit(box, c, keyOf, options);
@@ -254,7 +293,8 @@ export function retryAfterMs(header: string | null, now = Date.now()): number | 
  */
 export function breakerFetch(box: BreakerBox, options: FetchOptions = {}): typeof fetch {
   const baseFetch = options.fetch ?? globalThis.fetch;
-  if (typeof baseFetch !== "function") throw new TypeError("fetch must be a function (none is global here)");
+  if (typeof baseFetch !== "function")
+    throw new TypeError("fetch must be a function (none is global here)");
   const isFailure = options.isFailure ?? defaultIsFailure;
   const keyOf = options.key ?? ((url: URL) => url.origin);
   return (async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
@@ -276,8 +316,12 @@ export function breakerFetch(box: BreakerBox, options: FetchOptions = {}): typeo
       throw error;
     }
     const status = response.status;
-    const wait = status === 429 || status === 503 ? retryAfterMs(response.headers.get("retry-after")) : undefined;
-    if (wait !== undefined && breaker.policy === "three-state") breaker.reject(token, reasonOf(status), wait);
+    const wait =
+      status === 429 || status === 503
+        ? retryAfterMs(response.headers.get("retry-after"))
+        : undefined;
+    if (wait !== undefined && breaker.policy === "three-state")
+      breaker.reject(token, reasonOf(status), wait);
     else if (wait !== undefined || isFailure(status)) breaker.reject(token, reasonOf(status));
     else breaker.accept(token);
     return response;

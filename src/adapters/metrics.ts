@@ -3,7 +3,15 @@
 import type { BreakerBox, KeyedStats } from "../facade/box.js";
 
 /** The breaker states as the exporters label them. */
-export const STATES = ["closed", "open", "half-open", "forced-open", "disabled", "metrics-only", "isolated"] as const;
+export const STATES = [
+  "closed",
+  "open",
+  "half-open",
+  "forced-open",
+  "disabled",
+  "metrics-only",
+  "isolated",
+] as const;
 
 /**
  * The box's stats for the current scrape: swept once on first use, and reused by every instrument
@@ -14,7 +22,9 @@ export function scrapeCache(box: BreakerBox): () => KeyedStats[] {
   return () => {
     if (cached === undefined) {
       cached = box.stats();
-      queueMicrotask(() => { cached = undefined; });
+      queueMicrotask(() => {
+        cached = undefined;
+      });
     }
     return cached;
   };

@@ -57,7 +57,13 @@ export function slotBytes(policy: Policy, lockBytes: number): number {
 }
 
 /** Writes `policy` as record `index`, whose buckets start at `epoch`; every byte of the record. */
-export function writePolicy(m: Views, index: number, policy: Policy, lockBytes: number, epoch: number): void {
+export function writePolicy(
+  m: Views,
+  index: number,
+  policy: Policy,
+  lockBytes: number,
+  epoch: number,
+): void {
   const record = recordAt(index);
   const f64 = (offset: number, value: number) => {
     m.f64[(record + offset) >>> 3] = value;

@@ -32,7 +32,13 @@ export interface Core {
   /** Decides one call on a slot of any kind: DECISION_* plus CHANGED. */
   allow(slot: number, now: number): number;
   /** Settles one permit on a slot of any kind (OUTCOME_*, with its duration); CHANGED or 0. */
-  record(slot: number, generation: number, outcome: number, durationMs: number, now: number): number;
+  record(
+    slot: number,
+    generation: number,
+    outcome: number,
+    durationMs: number,
+    now: number,
+  ): number;
   /** Brings every live slot in [first, end) up to `now` and counts those that would reject a call. */
   countDropping(first: number, end: number, now: number): number;
   /** Writes up to `max` stats records (STATS_*) at `out` for the live slots from `first`; returns how many. */

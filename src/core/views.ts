@@ -126,7 +126,8 @@ export function slotSizeOf(m: Views, index: number): number {
  * this very function (src/engine-js/window.ts; assembly/window.ts has its twin).
  */
 export function bucketAt(m: Views, record: number, now: number): number {
-  const elapsed = (now - m.f64[(record + POLICY_EPOCH) >>> 3]) / m.f64[(record + POLICY_BUCKET_MS) >>> 3];
+  const elapsed =
+    (now - m.f64[(record + POLICY_EPOCH) >>> 3]) / m.f64[(record + POLICY_BUCKET_MS) >>> 3];
   if (!(elapsed >= 0 && elapsed < 9007199254740992.0)) return 0;
   const whole = Math.floor(elapsed);
   return whole < 4294967296.0 ? whole : whole % 4294967296.0;

@@ -4,5 +4,5 @@
 /** a + b, held at 2^32 − 1. */
 export function saturate(a: number, b: number): number {
   const sum = a + b;
-  return sum > 0xffffffff ? 0xffffffff : sum;
+  return Math.min(sum, 0xffffffff);
 }

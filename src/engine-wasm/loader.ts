@@ -22,8 +22,8 @@ export function compileCore(): WebAssembly.Module {
       compiled = new WebAssembly.Module(Uint8Array.from(CORE_WASM, (c) => c.charCodeAt(0)));
     } catch (cause) {
       throw new Error(
-        "breakerbox: the WebAssembly core could not be compiled here (a Content-Security-Policy without "
-          + "'wasm-unsafe-eval' forbids it); use engine: 'js' or 'auto'",
+        "breakerbox: the WebAssembly core could not be compiled here (a Content-Security-Policy without " +
+          "'wasm-unsafe-eval' forbids it); use engine: 'js' or 'auto'",
         { cause },
       );
     }
@@ -45,7 +45,9 @@ export function createWasmEngine(bytes: number): Engine {
       const have = memory.buffer.byteLength / PAGE;
       if (pages <= have) return;
       if (pages > MAX_PAGES) {
-        throw new RangeError(`breakerbox: a box's memory cannot exceed 4 GiB (asked for ${target} bytes)`);
+        throw new RangeError(
+          `breakerbox: a box's memory cannot exceed 4 GiB (asked for ${target} bytes)`,
+        );
       }
       memory.grow(pages - have);
     },

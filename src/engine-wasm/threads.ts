@@ -15,14 +15,16 @@ let compiled: WebAssembly.Module | undefined;
 function compileThreadsCore(): WebAssembly.Module {
   if (compiled === undefined) {
     if (typeof WebAssembly !== "object") {
-      throw new Error("breakerbox: there is no WebAssembly here; use engine: 'js' for a shared box");
+      throw new Error(
+        "breakerbox: there is no WebAssembly here; use engine: 'js' for a shared box",
+      );
     }
     try {
       compiled = new WebAssembly.Module(Uint8Array.from(CORE_THREADS_WASM, (c) => c.charCodeAt(0)));
     } catch (cause) {
       throw new Error(
-        "breakerbox: the WebAssembly threads core could not be compiled here (no wasm threads, or a "
-          + "Content-Security-Policy without 'wasm-unsafe-eval'); use engine: 'js' for a shared box",
+        "breakerbox: the WebAssembly threads core could not be compiled here (no wasm threads, or a " +
+          "Content-Security-Policy without 'wasm-unsafe-eval'); use engine: 'js' for a shared box",
         { cause },
       );
     }
@@ -33,7 +35,11 @@ function compileThreadsCore(): WebAssembly.Module {
 /** A shared memory of `bytes` that may grow to `maxBytes` (both rounded up to 64 KiB pages). */
 export function createSharedWasmMemory(bytes: number, maxBytes: number): WebAssembly.Memory {
   compileThreadsCore(); // first: it explains a missing WebAssembly
-  return new WebAssembly.Memory({ initial: Math.ceil(bytes / PAGE), maximum: Math.ceil(maxBytes / PAGE), shared: true });
+  return new WebAssembly.Memory({
+    initial: Math.ceil(bytes / PAGE),
+    maximum: Math.ceil(maxBytes / PAGE),
+    shared: true,
+  });
 }
 
 /** An engine over `memory`, a shared WebAssembly.Memory that other threads may hold too. */

@@ -2,19 +2,21 @@
 // key map, a store and an engine, handed to it (`BoxParts`): the same class serves a box of one
 // thread and a box shared by threads (./shared-box.ts), which differ only in those parts.
 
+import { SLOTS_OFFSET } from "../core/layout.js";
 import type { EngineName, SlotStats } from "../core/types.js";
 import { statsSlot } from "../core/views.js";
 import { createLocalStore } from "../store/local-space.js";
+import { statsAt, sweepStats } from "../store/slot-io.js";
 import { MAX_BYTES } from "../store/store.js";
 import { Breaker } from "./breaker.js";
-import { checkBreakerOptions, checkInteger, checkPolicy } from "./check-options.js";
+import { checkInteger } from "./check.js";
+import { checkBreakerOptions, checkPolicy } from "./check-options.js";
 import { BoxContext, Placement } from "./context.js";
 import type { DoOptions } from "./do.js";
 import { internals } from "./internals.js";
 import { type Keys, LocalKeys } from "./keys.js";
 import type { BreakerOptions, PolicyOptions } from "./options.js";
 import { type BreakerSnapshot, restoreSnapshot, takeInitialState } from "./snapshot.js";
-import { SLOTS_OFFSET } from "../core/layout.js";
 
 /** One breaker's line in `box.stats()`. */
 export interface KeyedStats extends SlotStats {
@@ -58,13 +60,20 @@ function localParts(options: BreakerBoxOptions | undefined): BoxParts {
   const { maxKeys, maxBytes, shared, ...rest } = (isObject ? options : {}) as BreakerBoxOptions;
   if (shared) throw new TypeError("shared: true needs SharedBreakerBox from 'breakerbox/shared'");
   const checked = checkBreakerOptions("BreakerBox options", isObject ? rest : options);
-  const limit = maxKeys === undefined ? Number.POSITIVE_INFINITY : checkInteger("maxKeys", maxKeys, 1, 2 ** 32);
-  const bytes = maxBytes === undefined ? MAX_BYTES : checkInteger("maxBytes", maxBytes, 65536, MAX_BYTES);
+  const limit =
+    maxKeys === undefined ? Number.POSITIVE_INFINITY : checkInteger("maxKeys", maxKeys, 1, 2 ** 32);
+  const bytes =
+    maxBytes === undefined ? MAX_BYTES : checkInteger("maxBytes", maxBytes, 65536, MAX_BYTES);
   const initial = Math.min(64 * 1024, bytes - SLOTS_OFFSET);
   const store = createLocalStore(checked.engine, checked.now, checked.seed, initial, bytes);
   const breakers = new Map<string, Breaker>();
   const context = new BoxContext(store, checked.onDrop, checked.dropReportMs);
-  return new BoxParts(context, store.policy(checked.policy), new LocalKeys(store, breakers, limit), breakers);
+  return new BoxParts(
+    context,
+    store.policy(checked.policy),
+    new LocalKeys(store, breakers, limit),
+    breakers,
+  );
 }
 
 export class BreakerBox {
@@ -114,7 +123,10 @@ export class BreakerBox {
     return this.#make(key, options);
   }
 
-  #make(key: string, options: PolicyOptions | { initialState: BreakerSnapshot } | undefined): Breaker {
+  #make(
+    key: string,
+    options: PolicyOptions | { initialState: BreakerSnapshot } | undefined,
+  ): Breaker {
     const store = this.#context.store;
     let slot = this.#keys.find(key);
     let reasons: readonly unknown[] = [];
@@ -135,8 +147,7 @@ export class BreakerBox {
       if (made < 0 && snapshot !== undefined) reasons = snapshot.reasons;
     }
     store.policies.sync(store); // the slot may run a policy another thread added
-    const breaker = new Breaker(new Placement(this.#context, slot, key));
-    for (const reason of reasons) internals.more(breaker).remember(String(reason));
+    const breaker = new Breaker(new Placement(this.#context, slot, key, reasons));
     this.#breakers.set(key, breaker);
     this.#keys.added(breaker);
     return breaker;
@@ -183,13 +194,14 @@ export class BreakerBox {
     const bySlot = this.#keys.bySlot();
     const store = this.#context.store;
     const breakers = this.#breakers;
-    store.sweepStats((records, count) => {
+    sweepStats(store, (records, count) => {
       for (let i = 0; i < count; i++) {
         const key = bySlot.get(statsSlot(records, i));
         if (key === undefined) continue; // made since the key map was built
-        const stats = store.readStats(records, i) as Omit<KeyedStats, "key">;
+        const stats = statsAt(store, records, i) as Omit<KeyedStats, "key">;
         const breaker = breakers.get(key);
-        stats.reasons = breaker === undefined ? [] : (internals.extra(breaker)?.recentReasons() ?? []);
+        stats.reasons =
+          breaker === undefined ? [] : (internals.extra(breaker)?.recentReasons() ?? []);
         visit(key, stats);
       }
     });

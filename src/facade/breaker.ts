@@ -3,9 +3,6 @@
 
 import {
   CHANGED,
-  CHANGED_FROM_SHIFT,
-  CHANGED_STATE_MASK,
-  CHANGED_TO_SHIFT,
   DECISION_MASK,
   DECISION_PASS,
   KIND_ADAPTIVE,
@@ -17,19 +14,22 @@ import {
   OUTCOME_SUCCESS,
 } from "../core/layout.js";
 import type { BreakerCounts, BreakerState, EngineName } from "../core/types.js";
-import { STATE_NAMES } from "../core/views.js";
 import { decide, settle } from "../store/hot-path.js";
-import { createLocalStore } from "../store/local-space.js";
-import { MAX_BYTES } from "../store/store.js";
-import { BoxContext, Placement } from "./context.js";
-import { checkDuration, checkOpenFor, type DoOptions, type Permit, runDo, SlotPermit } from "./do.js";
-import { type BreakerOpenError, dropError } from "./errors.js";
+import { type BoxContext, Placement, standalone } from "./context.js";
 import * as control from "./control.js";
-import { Extra, type Listener } from "./events.js";
+import {
+  checkDuration,
+  checkOpenFor,
+  type DoOptions,
+  type Permit,
+  runDo,
+  SlotPermit,
+} from "./do.js";
+import { type BreakerOpenError, dropError } from "./errors.js";
+import { Extra, type Listener, tellListeners } from "./events.js";
 import { type BreakerInternals, type BreakerStats, internals, releasedError } from "./internals.js";
-import { checkBreakerOptions } from "./check-options.js";
 import type { BreakerOptions } from "./options.js";
-import { type BreakerSnapshot, restoreSnapshot, takeInitialState, takeSnapshot } from "./snapshot.js";
+import { type BreakerSnapshot, takeSnapshot } from "./snapshot.js";
 
 export type { BreakerCounts, BreakerState, BreakerStats, DoOptions, Permit };
 
@@ -60,22 +60,11 @@ export class Breaker {
   /** @internal A breaker on a box's slot (BreakerBox makes these). */
   constructor(placement: Placement);
   constructor(options?: (BreakerOptions & { initialState?: BreakerSnapshot }) | Placement) {
-    if (options instanceof Placement) {
-      this.#context = options.context;
-      this.#slot = options.slot;
-      this.key = options.key;
-    } else {
-      const initial = takeInitialState("Breaker options", options);
-      const checked = checkBreakerOptions("Breaker options", initial.rest);
-      const store = createLocalStore(checked.engine, checked.now, checked.seed, 1024, MAX_BYTES);
-      this.#context = new BoxContext(store, checked.onDrop, checked.dropReportMs);
-      this.#slot = store.allocate(store.policy(initial.policy ?? checked.policy));
-      this.key = undefined;
-      if (initial.snapshot !== undefined) {
-        restoreSnapshot(store, this.#slot, initial.snapshot);
-        for (const reason of initial.snapshot.reasons) this.#more().remember(String(reason));
-      }
-    }
+    const placement = options instanceof Placement ? options : standalone(options);
+    this.#context = placement.context;
+    this.#slot = placement.slot;
+    this.key = placement.key;
+    for (const reason of placement.reasons) this.#more().remember(String(reason));
     this.#timed = this.#context.store.timesCalls(this.#slot);
   }
 
@@ -310,7 +299,13 @@ export class Breaker {
   }
 
   /** Settles one permit of `generation`, with its duration when the policy times calls. */
-  #settle(generation: number, outcome: number, issuedAt: number, durationMs?: number, openForMs?: number): void {
+  #settle(
+    generation: number,
+    outcome: number,
+    issuedAt: number,
+    durationMs?: number,
+    openForMs?: number,
+  ): void {
     if (this.#released) return;
     const store = this.#context.store;
     const slot = this.#slot;
@@ -327,7 +322,8 @@ export class Breaker {
     this.#used = true;
     const code = decide(this.#context.store, this.#slot);
     if ((code & CHANGED) !== 0) this.#changed(code);
-    if ((code & DECISION_MASK) !== DECISION_PASS && this.#context.onDrop !== undefined) this.#reportDrop();
+    if ((code & DECISION_MASK) !== DECISION_PASS && this.#context.onDrop !== undefined)
+      this.#reportDrop();
     return code;
   }
 
@@ -336,18 +332,9 @@ export class Breaker {
     this.#more().reportDrop(this.key, context.store.now(), context.dropReportMs, context.onDrop!);
   }
 
-  /** The slot changed state: tell the listeners, once per real change. */
+  /** The slot changed state (`code` with CHANGED), or may have: tell the listeners. */
   #changed(code = 0): void {
-    const extra = this.#extra;
-    if (extra?.listeners === undefined) return;
-    const store = this.#context.store;
-    if ((code & CHANGED) !== 0 && store.lockBytes !== 0) {
-      // A shared box: another thread may have moved the slot since, so tell the transition the core made.
-      const from = STATE_NAMES[(code >>> CHANGED_FROM_SHIFT) & CHANGED_STATE_MASK];
-      extra.notify(STATE_NAMES[(code >>> CHANGED_TO_SHIFT) & CHANGED_STATE_MASK], from);
-      return;
-    }
-    const to = STATE_NAMES[store.stateCode(this.#slot)];
-    if (to !== extra.known) extra.notify(to);
+    if (this.#extra !== undefined)
+      tellListeners(this.#extra, this.#context.store, this.#slot, code);
   }
 }

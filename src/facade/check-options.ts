@@ -14,79 +14,58 @@ import {
   WINDOW_TIME,
 } from "../core/layout.js";
 import type { AdaptivePolicy, EngineChoice, Policy, ThreeStatePolicy } from "../core/types.js";
+import {
+  checkObject,
+  describe,
+  inRange,
+  int,
+  integer,
+  MAX,
+  NON_NEGATIVE,
+  POSITIVE,
+  real,
+  required,
+} from "./check.js";
 import { ADAPTIVE_DEFAULTS, type DropReport, THREE_STATE_DEFAULTS } from "./options.js";
 
-const ADAPTIVE_KEYS = ["policy", "windowMs", "buckets", "k", "minK", "protection", "forcePassMs", "recovery", "outageBuckets"];
-const THREE_STATE_KEYS = ["policy", "trip", "windowMs", "buckets", "windowCalls", "openMs", "backoff", "maxOpenMs", "halfOpenMaxCalls", "halfOpenSuccesses"];
+const ADAPTIVE_KEYS = [
+  "policy",
+  "windowMs",
+  "buckets",
+  "k",
+  "minK",
+  "protection",
+  "forcePassMs",
+  "recovery",
+  "outageBuckets",
+];
+const THREE_STATE_KEYS = [
+  "policy",
+  "trip",
+  "windowMs",
+  "buckets",
+  "windowCalls",
+  "openMs",
+  "backoff",
+  "maxOpenMs",
+  "halfOpenMaxCalls",
+  "halfOpenSuccesses",
+];
 const BOX_KEYS = ["now", "seed", "engine", "onDrop", "dropReportMs"];
 
-function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") return String(value);
-  if (value === null) return "null";
-  if (typeof value === "function") return "a function";
-  return typeof value === "object" ? (Array.isArray(value) ? "an array" : "an object") : String(value);
-}
-
-function number(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number") throw new TypeError(`${name} must be a number, got ${describe(value)}`);
-  if (Number.isNaN(value)) throw new RangeError(`${name} must be a number, got NaN`);
-  return value;
-}
-
-function required(name: string, value: unknown): number {
-  if (value === undefined) throw new TypeError(`${name} is required`);
-  return number(name, value, NaN);
-}
-
-function inRange(name: string, value: number, low: number, high: number, range: string): number {
-  if (!(value >= low && value <= high)) throw new RangeError(`${name} must be ${range}, got ${value}`);
-  return value;
-}
-
-const MAX = Number.MAX_VALUE;
-const POSITIVE = "a finite number > 0";
-const NON_NEGATIVE = "a finite number ≥ 0";
-
-/** `source[key]` (or `fallback` when absent): a number in [low, high], `range` in words. */
-function real(source: Record<string, unknown>, key: string, fallback: number, low: number, high: number, range: string, prefix = ""): number {
-  return inRange(prefix + key, number(prefix + key, source[key], fallback), low, high, range);
-}
-
-/** `source[key]` (or `fallback` when absent): an integer in [low, high]. */
-function int(source: Record<string, unknown>, key: string, fallback: number, low: number, high: number, prefix = ""): number {
-  return integer(prefix + key, number(prefix + key, source[key], fallback), low, high);
-}
-
-function integer(name: string, value: number, low: number, high: number): number {
-  if (!Number.isInteger(value) || value < low || value > high) {
-    throw new RangeError(`${name} must be an integer in [${low}, ${high}], got ${value}`);
-  }
-  return value;
-}
-
-/** Checks the object itself and rejects keys nobody reads (a typo must not pass silently). */
-export function checkObject(name: string, value: unknown, known: ReadonlySet<string>): Record<string, unknown> {
-  if (value === undefined) return {};
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new TypeError(`${name} must be an object, got ${describe(value)}`);
-  }
-  // for…in rather than Object.keys: no array per call (do() checks its options on every call).
-  for (const key in value) {
-    if (Object.hasOwn(value, key) && !known.has(key)) {
-      throw new TypeError(`${name} has an unknown option ${JSON.stringify(key)}; known: ${[...known].join(", ")}`);
-    }
-  }
-  return value as Record<string, unknown>;
-}
-
 /** windowMs and buckets, checked together: buckets of at least 1 ms. */
-function timeWindow(options: Record<string, unknown>, windowDefault: number, bucketsDefault: number): { buckets: number; bucketMs: number } {
+function timeWindow(
+  options: Record<string, unknown>,
+  windowDefault: number,
+  bucketsDefault: number,
+): { buckets: number; bucketMs: number } {
   const windowMs = real(options, "windowMs", windowDefault, Number.MIN_VALUE, MAX, POSITIVE);
   const buckets = int(options, "buckets", bucketsDefault, 1, 255);
   const bucketMs = windowMs / buckets;
-  if (bucketMs < 1) throw new RangeError(`windowMs / buckets must be ≥ 1 ms, got ${windowMs} / ${buckets} = ${bucketMs}`);
+  if (bucketMs < 1)
+    throw new RangeError(
+      `windowMs / buckets must be ≥ 1 ms, got ${windowMs} / ${buckets} = ${bucketMs}`,
+    );
   return { buckets, bucketMs };
 }
 
@@ -96,7 +75,14 @@ function adaptivePolicy(options: Record<string, unknown>): AdaptivePolicy {
   const k = real(options, "k", d.k, 1, MAX, "a finite number ≥ 1");
   const minK = real(options, "minK", Math.min(d.minK, k), 1, k, `in [1, k = ${k}]`);
   const protection = real(options, "protection", d.protection, 0, MAX, NON_NEGATIVE);
-  const forcePassMs = real(options, "forcePassMs", d.forcePassMs, 0, Infinity, "a number ≥ 0 (Infinity turns it off)");
+  const forcePassMs = real(
+    options,
+    "forcePassMs",
+    d.forcePassMs,
+    0,
+    Infinity,
+    "a number ≥ 0 (Infinity turns it off)",
+  );
   const recoveryName = options.recovery ?? d.recovery;
   if (recoveryName !== "go-zero" && recoveryName !== "fast") {
     throw new RangeError(`recovery must be 'go-zero' or 'fast', got ${describe(recoveryName)}`);
@@ -104,9 +90,25 @@ function adaptivePolicy(options: Record<string, unknown>): AdaptivePolicy {
   if (recoveryName === "go-zero" && options.outageBuckets !== undefined) {
     throw new TypeError("outageBuckets applies to recovery: 'fast' only");
   }
-  const outageBuckets = int(options, "outageBuckets", Math.min(d.outageBuckets, buckets), 1, buckets);
+  const outageBuckets = int(
+    options,
+    "outageBuckets",
+    Math.min(d.outageBuckets, buckets),
+    1,
+    buckets,
+  );
   const recovery = recoveryName === "fast" ? RECOVERY_FAST : RECOVERY_GO_ZERO;
-  return { kind: "adaptive", buckets, bucketMs, k, minK, protection, forcePassMs, recovery, outageBuckets };
+  return {
+    kind: "adaptive",
+    buckets,
+    bucketMs,
+    k,
+    minK,
+    protection,
+    forcePassMs,
+    recovery,
+    outageBuckets,
+  };
 }
 
 const TRIP_KEYS: Record<string, readonly string[]> = {
@@ -124,7 +126,9 @@ function threeStatePolicy(options: Record<string, unknown>): ThreeStatePolicy {
   }
   const strategies = Object.keys(TRIP_KEYS).filter((key) => key in tripValue);
   if (strategies.length !== 1) {
-    throw new TypeError(`trip must name exactly one of ${Object.keys(TRIP_KEYS).join(", ")}, got ${JSON.stringify(Object.keys(tripValue))}`);
+    throw new TypeError(
+      `trip must name exactly one of ${Object.keys(TRIP_KEYS).join(", ")}, got ${JSON.stringify(Object.keys(tripValue))}`,
+    );
   }
   const strategy = strategies[0];
   const trip = checkObject("trip", tripValue, new Set(TRIP_KEYS[strategy]));
@@ -132,23 +136,40 @@ function threeStatePolicy(options: Record<string, unknown>): ThreeStatePolicy {
   let threshold: number;
   let minRequests = 0;
   let slowCallMs = Infinity;
-  const ratio = (name: string) => inRange(`trip.${name}`, required(`trip.${name}`, trip[name]), Number.MIN_VALUE, 1, "in (0, 1]");
+  const ratio = (name: string) =>
+    inRange(`trip.${name}`, required(`trip.${name}`, trip[name]), Number.MIN_VALUE, 1, "in (0, 1]");
   const minimum = (fallback: number) => int(trip, "minRequests", fallback, 1, 4294967295, "trip.");
   if (strategy === "consecutiveFailures") {
     code = TRIP_CONSECUTIVE;
-    threshold = integer("trip.consecutiveFailures", required("trip.consecutiveFailures", trip.consecutiveFailures), 1, 4294967295);
+    threshold = integer(
+      "trip.consecutiveFailures",
+      required("trip.consecutiveFailures", trip.consecutiveFailures),
+      1,
+      4294967295,
+    );
   } else if (strategy === "failureRatio") {
     code = TRIP_FAILURE_RATIO;
     threshold = ratio("failureRatio");
     minRequests = minimum(d.ratioMinRequests);
   } else if (strategy === "failureCount") {
     code = TRIP_FAILURE_COUNT;
-    threshold = integer("trip.failureCount", required("trip.failureCount", trip.failureCount), 1, 4294967295);
+    threshold = integer(
+      "trip.failureCount",
+      required("trip.failureCount", trip.failureCount),
+      1,
+      4294967295,
+    );
     minRequests = minimum(d.countMinRequests);
   } else {
     code = TRIP_SLOW_RATIO;
     threshold = ratio("slowCallRatio");
-    slowCallMs = inRange("trip.slowCallMs", required("trip.slowCallMs", trip.slowCallMs), 0, MAX, NON_NEGATIVE);
+    slowCallMs = inRange(
+      "trip.slowCallMs",
+      required("trip.slowCallMs", trip.slowCallMs),
+      0,
+      MAX,
+      NON_NEGATIVE,
+    );
     minRequests = minimum(d.ratioMinRequests);
   }
 
@@ -159,10 +180,16 @@ function threeStatePolicy(options: Record<string, unknown>): ThreeStatePolicy {
   const timeKeys = options.windowMs !== undefined || options.buckets !== undefined;
   if (code === TRIP_CONSECUTIVE) {
     for (const key of ["windowMs", "buckets", "windowCalls"]) {
-      if (options[key] !== undefined) throw new TypeError(`${key} does not apply to trip.consecutiveFailures, which counts no window`);
+      if (options[key] !== undefined)
+        throw new TypeError(
+          `${key} does not apply to trip.consecutiveFailures, which counts no window`,
+        );
     }
   } else if (options.windowCalls !== undefined) {
-    if (timeKeys) throw new TypeError("windowCalls (a count window) cannot be combined with windowMs or buckets (a time window)");
+    if (timeKeys)
+      throw new TypeError(
+        "windowCalls (a count window) cannot be combined with windowMs or buckets (a time window)",
+      );
     window = WINDOW_COUNT;
     windowCalls = integer("windowCalls", required("windowCalls", options.windowCalls), 1, 65535);
   } else {
@@ -171,12 +198,31 @@ function threeStatePolicy(options: Record<string, unknown>): ThreeStatePolicy {
   }
   const openMs = real(options, "openMs", d.openMs, Number.MIN_VALUE, MAX, POSITIVE);
   const backoff = real(options, "backoff", d.backoff, 1, MAX, "a finite number ≥ 1");
-  const maxOpenMs = real(options, "maxOpenMs", Math.max(openMs, d.maxOpenMs), openMs, MAX, `a finite number ≥ openMs = ${openMs}`);
+  const maxOpenMs = real(
+    options,
+    "maxOpenMs",
+    Math.max(openMs, d.maxOpenMs),
+    openMs,
+    MAX,
+    `a finite number ≥ openMs = ${openMs}`,
+  );
   const halfOpenMaxCalls = int(options, "halfOpenMaxCalls", d.halfOpenMaxCalls, 1, 65535);
   const halfOpenSuccesses = int(options, "halfOpenSuccesses", halfOpenMaxCalls, 1, 65535);
   return {
-    kind: "three-state", trip: code, threshold, minRequests, slowCallMs, window, buckets, bucketMs, windowCalls,
-    openMs, maxOpenMs, backoff, halfOpenMaxCalls, halfOpenSuccesses,
+    kind: "three-state",
+    trip: code,
+    threshold,
+    minRequests,
+    slowCallMs,
+    window,
+    buckets,
+    bucketMs,
+    windowCalls,
+    openMs,
+    maxOpenMs,
+    backoff,
+    halfOpenMaxCalls,
+    halfOpenSuccesses,
   };
 }
 
@@ -190,7 +236,9 @@ export function checkPolicy(name: string, value: unknown, extra: readonly string
   const own = kind === "adaptive" ? ADAPTIVE_KEYS : THREE_STATE_KEYS;
   for (const key of Object.keys(raw)) {
     if (!own.includes(key) && !extra.includes(key)) {
-      throw new TypeError(`${name}: ${key} applies to the ${kind === "adaptive" ? "three-state" : "adaptive"} policy, not the ${kind} one`);
+      throw new TypeError(
+        `${name}: ${key} applies to the ${kind === "adaptive" ? "three-state" : "adaptive"} policy, not the ${kind} one`,
+      );
     }
   }
   return kind === "adaptive" ? adaptivePolicy(raw) : threeStatePolicy(raw);
@@ -209,21 +257,26 @@ export function checkBreakerOptions(name: string, value: unknown): CheckedBreake
   const policy = checkPolicy(name, value, BOX_KEYS);
   const options = (value ?? {}) as Record<string, unknown>;
   const now = options.now;
-  if (now !== undefined && typeof now !== "function") throw new TypeError(`now must be a function returning ms, got ${describe(now)}`);
-  const seed = options.seed === undefined
-    ? Math.floor(Math.random() * 4294967296)
-    : int(options, "seed", 0, 0, 4294967295);
+  if (now !== undefined && typeof now !== "function")
+    throw new TypeError(`now must be a function returning ms, got ${describe(now)}`);
+  const seed =
+    options.seed === undefined
+      ? Math.floor(Math.random() * 4294967296)
+      : int(options, "seed", 0, 0, 4294967295);
   const engine = options.engine ?? "auto";
   if (engine !== "wasm" && engine !== "js" && engine !== "auto") {
     throw new RangeError(`engine must be 'wasm', 'js' or 'auto', got ${describe(engine)}`);
   }
   const onDrop = options.onDrop;
-  if (onDrop !== undefined && typeof onDrop !== "function") throw new TypeError(`onDrop must be a function, got ${describe(onDrop)}`);
+  if (onDrop !== undefined && typeof onDrop !== "function")
+    throw new TypeError(`onDrop must be a function, got ${describe(onDrop)}`);
   const dropReportMs = real(options, "dropReportMs", 300_000, 0, MAX, NON_NEGATIVE);
-  return { policy, now: now as (() => number) | undefined, seed, engine, onDrop: onDrop as CheckedBreakerOptions["onDrop"], dropReportMs };
-}
-
-/** An integer option in [low, high], or a TypeError/RangeError naming it. */
-export function checkInteger(name: string, value: unknown, low: number, high: number): number {
-  return integer(name, number(name, value, NaN), low, high);
+  return {
+    policy,
+    now: now as (() => number) | undefined,
+    seed,
+    engine,
+    onDrop: onDrop as CheckedBreakerOptions["onDrop"],
+    dropReportMs,
+  };
 }

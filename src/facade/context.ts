@@ -1,9 +1,13 @@
 // What every breaker of one box shares: the store, the permit table and the drop reporter. A box
-// (or a standalone breaker's own box of one) makes one and hands it to each breaker it makes.
+// (or a standalone breaker's own box of one) makes one and hands it to each breaker it makes,
+// with the breaker's placement.
 
-import type { Store } from "../store/store.js";
+import { createLocalStore } from "../store/local-space.js";
+import { MAX_BYTES, type Store } from "../store/store.js";
+import { checkBreakerOptions } from "./check-options.js";
 import type { DropReport } from "./options.js";
 import { Permits } from "./permits.js";
+import { restoreSnapshot, takeInitialState } from "./snapshot.js";
 
 export class BoxContext {
   readonly store: Store;
@@ -12,18 +16,34 @@ export class BoxContext {
   readonly onDrop: ((report: DropReport) => void) | undefined;
   readonly dropReportMs: number;
 
-  constructor(store: Store, onDrop: ((report: DropReport) => void) | undefined, dropReportMs: number) {
+  constructor(
+    store: Store,
+    onDrop: ((report: DropReport) => void) | undefined,
+    dropReportMs: number,
+  ) {
     this.store = store;
     this.onDrop = onDrop;
     this.dropReportMs = dropReportMs;
   }
 }
 
-/** The place of a breaker made by a box: its box's context, its slot and its key. */
+/** Where a breaker lives: its box's context, its slot, its key, and reasons a snapshot restored. */
 export class Placement {
   constructor(
     readonly context: BoxContext,
     readonly slot: number,
-    readonly key: string,
+    readonly key: string | undefined,
+    readonly reasons: readonly unknown[] = [],
   ) {}
+}
+
+/** A standalone breaker's placement: a box of one slot of its own, restored from a snapshot if given. */
+export function standalone(options: unknown): Placement {
+  const initial = takeInitialState("Breaker options", options);
+  const checked = checkBreakerOptions("Breaker options", initial.rest);
+  const store = createLocalStore(checked.engine, checked.now, checked.seed, 1024, MAX_BYTES);
+  const slot = store.allocate(store.policy(initial.policy ?? checked.policy));
+  if (initial.snapshot !== undefined) restoreSnapshot(store, slot, initial.snapshot);
+  const context = new BoxContext(store, checked.onDrop, checked.dropReportMs);
+  return new Placement(context, slot, undefined, initial.snapshot?.reasons);
 }

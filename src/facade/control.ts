@@ -13,7 +13,9 @@ import { internals } from "./internals.js";
 export function threeState(breaker: Breaker, what: string): Store {
   const store = internals.store(breaker);
   if (store.kindOf(internals.slotOf(breaker)) === KIND_ADAPTIVE) {
-    throw new TypeError(`${what} needs a three-state breaker (policy: 'three-state'); this one is adaptive`);
+    throw new TypeError(
+      `${what} needs a three-state breaker (policy: 'three-state'); this one is adaptive`,
+    );
   }
   return store;
 }
@@ -39,7 +41,8 @@ export function setMode(breaker: Breaker, mode: number, what: string): void {
 /** After a manual change: tells the listeners if what `state` reports moved. */
 export function notifyIfMoved(breaker: Breaker): void {
   if (internals.extra(breaker)?.listeners === undefined) return;
-  if (internals.store(breaker).kindOf(internals.slotOf(breaker)) !== KIND_ADAPTIVE) internals.changed(breaker);
+  if (internals.store(breaker).kindOf(internals.slotOf(breaker)) !== KIND_ADAPTIVE)
+    internals.changed(breaker);
 }
 
 /** Breaker.isolate(): one more isolation handle, released once. */

@@ -9,10 +9,10 @@ import {
   OUTCOME_SUCCESS,
 } from "../core/layout.js";
 import type { Breaker } from "./breaker.js";
-import { type BreakerOpenError, type TooManyRequestsError, tooManyError } from "./errors.js";
+import { checkObject } from "./check.js";
 import { threeState } from "./control.js";
+import { type BreakerOpenError, type TooManyRequestsError, tooManyError } from "./errors.js";
 import { internals } from "./internals.js";
-import { checkObject } from "./check-options.js";
 
 /** Options for `do()`. */
 export interface DoOptions<R> {
@@ -75,7 +75,14 @@ export class SlotPermit implements Permit {
     if (this.settled) return;
     this.settled = true;
     if (reason !== undefined) internals.more(this.breaker).remember(reason);
-    internals.settle(this.breaker, this.generation, OUTCOME_FAILURE, this.issuedAt, undefined, openForMs);
+    internals.settle(
+      this.breaker,
+      this.generation,
+      OUTCOME_FAILURE,
+      this.issuedAt,
+      undefined,
+      openForMs,
+    );
   }
 
   exclude(): void {
@@ -100,7 +107,9 @@ function checkDo(fn: unknown, options: unknown): void {
   for (const name of ["acceptable", "excluded", "fallback"]) {
     const value = checked[name];
     if (value !== undefined && typeof value !== "function") {
-      throw new TypeError(`${name} must be a function, got ${JSON.stringify(value) ?? typeof value}`);
+      throw new TypeError(
+        `${name} must be a function, got ${JSON.stringify(value) ?? typeof value}`,
+      );
     }
   }
   const signal = checked.signal as { aborted?: unknown } | undefined;
@@ -126,7 +135,8 @@ export function runDo<R>(breaker: Breaker, fn: () => R, options: DoOptions<R> | 
   }
   const code = internals.admit(breaker);
   if ((code & DECISION_MASK) !== DECISION_PASS) {
-    const error = (code & DECISION_MASK) === DECISION_TOO_MANY ? tooMany(breaker) : breaker.openError();
+    const error =
+      (code & DECISION_MASK) === DECISION_TOO_MANY ? tooMany(breaker) : breaker.openError();
     if (options?.fallback !== undefined) return options.fallback(error);
     if (isAsyncFunction(fn)) return Promise.reject(error) as R;
     throw error;

@@ -40,7 +40,11 @@ export function dropError(key: string | undefined): BreakerOpenError {
 
 /** True for a BreakerOpenError from any copy of breakerbox. */
 export function isBreakerOpenError(error: unknown): error is BreakerOpenError {
-  return typeof error === "object" && error !== null && (error as Record<symbol, unknown>)[OPEN_BRAND] === true;
+  return (
+    typeof error === "object" &&
+    error !== null &&
+    (error as Record<symbol, unknown>)[OPEN_BRAND] === true
+  );
 }
 
 /**
@@ -67,5 +71,9 @@ export function tooManyError(key: string | undefined): TooManyRequestsError {
 
 /** True for a TooManyRequestsError from any copy of breakerbox. */
 export function isTooManyRequestsError(error: unknown): error is TooManyRequestsError {
-  return typeof error === "object" && error !== null && (error as Record<symbol, unknown>)[TOO_MANY_BRAND] === true;
+  return (
+    typeof error === "object" &&
+    error !== null &&
+    (error as Record<symbol, unknown>)[TOO_MANY_BRAND] === true
+  );
 }

@@ -2,7 +2,15 @@
 // shared errors, its last failure reasons, its state-change listeners and its drop reports. A
 // breaker makes its `Extra` on first use.
 
+import {
+  CHANGED,
+  CHANGED_FROM_SHIFT,
+  CHANGED_STATE_MASK,
+  CHANGED_TO_SHIFT,
+} from "../core/layout.js";
 import type { BreakerState } from "../core/types.js";
+import { STATE_NAMES } from "../core/views.js";
+import type { Store } from "../store/store.js";
 import type { BreakerOpenError, TooManyRequestsError } from "./errors.js";
 import type { DropReport } from "./options.js";
 
@@ -35,7 +43,8 @@ export class Extra {
     if (reasons === undefined) return [];
     const total = this.reasonCount;
     const out: string[] = [];
-    for (let i = total - Math.min(total, REASONS_KEPT); i < total; i++) out.push(reasons[i % REASONS_KEPT]);
+    for (let i = total - Math.min(total, REASONS_KEPT); i < total; i++)
+      out.push(reasons[i % REASONS_KEPT]);
     return out;
   }
 
@@ -86,4 +95,20 @@ export function rethrowLater(error: unknown): void {
   queueMicrotask(() => {
     throw error;
   });
+}
+
+/**
+ * A breaker's slot changed state (`code` with CHANGED, from the core) or may have (a manual
+ * change): tells its listeners, once per real change. In a shared box another thread may have
+ * moved the slot since, so a change the core reported is told as the core made it.
+ */
+export function tellListeners(extra: Extra, store: Store, slot: number, code: number): void {
+  if (extra.listeners === undefined) return;
+  if ((code & CHANGED) !== 0 && store.lockBytes !== 0) {
+    const from = STATE_NAMES[(code >>> CHANGED_FROM_SHIFT) & CHANGED_STATE_MASK];
+    extra.notify(STATE_NAMES[(code >>> CHANGED_TO_SHIFT) & CHANGED_STATE_MASK], from);
+    return;
+  }
+  const to = STATE_NAMES[store.stateCode(slot)];
+  if (to !== extra.known) extra.notify(to);
 }

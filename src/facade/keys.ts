@@ -2,8 +2,8 @@
 // and CLOCK eviction); a shared box keeps them in the key table in its shared memory, so every
 // thread finds the same slot for a key. Either way the box keeps this thread's Breaker objects.
 
-import type { SharedSpace } from "../store/shared-space.js";
 import { findKey, keyCount, keyEntries, makeKey } from "../store/key-table.js";
+import type { SharedSpace } from "../store/shared-space.js";
 import type { Store } from "../store/store.js";
 import type { Breaker } from "./breaker.js";
 import { internals } from "./internals.js";
@@ -115,7 +115,8 @@ export class LocalKeys implements Keys {
   bySlot(): Map<number, string> {
     if (this.#bySlot === undefined) {
       this.#bySlot = new Map();
-      for (const breaker of this.breakers.values()) this.#bySlot.set(internals.slotOf(breaker), breaker.key as string);
+      for (const breaker of this.breakers.values())
+        this.#bySlot.set(internals.slotOf(breaker), breaker.key as string);
     }
     return this.#bySlot;
   }
@@ -152,7 +153,9 @@ export class SharedKeys implements Keys {
 
   /** A shared box cannot delete breakers (another thread may be using one). */
   delete(key: string): boolean {
-    throw new TypeError(`breakerbox: a shared box cannot delete breakers (asked to delete ${JSON.stringify(key)})`);
+    throw new TypeError(
+      `breakerbox: a shared box cannot delete breakers (asked to delete ${JSON.stringify(key)})`,
+    );
   }
 
   *keys(): IterableIterator<string> {

@@ -124,4 +124,3 @@ export const THREE_STATE_DEFAULTS = {
   ratioMinRequests: 10,
   countMinRequests: 1,
 } as const;
-

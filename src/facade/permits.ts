@@ -26,7 +26,8 @@ export class Permits {
     let token = (this.sequence + 1) & TOKEN_MASK || 1;
     let place = token & this.mask;
     while (this.live[place] !== 0) {
-      if (this.live[place] === token) token = (token + 1) & TOKEN_MASK || 1; // still out after 2^30 issues: skip it
+      if (this.live[place] === token)
+        token = (token + 1) & TOKEN_MASK || 1; // still out after 2^30 issues: skip it
       else this.grow();
       place = token & this.mask;
     }

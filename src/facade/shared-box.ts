@@ -11,11 +11,17 @@
 
 import { LAYOUT_VERSION } from "../core/layout.js";
 import { SuccessBatch } from "../store/shared-settle.js";
-import { attachSharedStore, createSharedStore, type SharedSpace, sharedSpaceOf } from "../store/shared-space.js";
+import {
+  attachSharedStore,
+  createSharedStore,
+  type SharedSpace,
+  sharedSpaceOf,
+} from "../store/shared-space.js";
 import { MAX_BYTES, type Store } from "../store/store.js";
-import { BoxParts, type BreakerBoxOptions, BreakerBox } from "./box.js";
+import { BoxParts, BreakerBox, type BreakerBoxOptions } from "./box.js";
 import type { Breaker } from "./breaker.js";
-import { checkBreakerOptions, checkInteger, checkObject } from "./check-options.js";
+import { checkInteger, checkObject } from "./check.js";
+import { checkBreakerOptions } from "./check-options.js";
 import { BoxContext } from "./context.js";
 import { SharedKeys } from "./keys.js";
 import type { DropReport } from "./options.js";
@@ -76,21 +82,35 @@ function sharedParts(
   if (successBatch > 1) new SuccessBatch(store, successBatch);
   const breakers = new Map<string, Breaker>();
   const keys = new SharedKeys(store, sharedSpaceOf(store) as SharedSpace, breakers);
-  return new BoxParts(new BoxContext(store, onDrop, dropReportMs), defaultPolicy(store), keys, breakers);
+  return new BoxParts(
+    new BoxContext(store, onDrop, dropReportMs),
+    defaultPolicy(store),
+    keys,
+    breakers,
+  );
 }
 
 function createParts(options: SharedBreakerBoxOptions | undefined): BoxParts {
   const isObject = typeof options === "object" && options !== null && !Array.isArray(options);
-  const { maxKeys, maxBytes, shared, successBatch, ...rest } = (isObject ? options : {}) as SharedBreakerBoxOptions;
+  const { maxKeys, maxBytes, shared, successBatch, ...rest } = (
+    isObject ? options : {}
+  ) as SharedBreakerBoxOptions;
   if (shared !== undefined && shared !== true) {
-    throw new TypeError(`shared must be true for a SharedBreakerBox (or left out), got ${JSON.stringify(shared)}`);
+    throw new TypeError(
+      `shared must be true for a SharedBreakerBox (or left out), got ${JSON.stringify(shared)}`,
+    );
   }
   const checked = checkBreakerOptions("SharedBreakerBox options", isObject ? rest : options);
-  const keys = maxKeys === undefined ? DEFAULT_MAX_KEYS : checkInteger("maxKeys", maxKeys, 1, 2 ** 24);
-  const limit = maxBytes === undefined ? MAX_BYTES : checkInteger("maxBytes", maxBytes, 65536, MAX_BYTES);
-  const batch = successBatch === undefined ? 1 : checkInteger("successBatch", successBatch, 1, 65535);
+  const keys =
+    maxKeys === undefined ? DEFAULT_MAX_KEYS : checkInteger("maxKeys", maxKeys, 1, 2 ** 24);
+  const limit =
+    maxBytes === undefined ? MAX_BYTES : checkInteger("maxBytes", maxBytes, 65536, MAX_BYTES);
+  const batch =
+    successBatch === undefined ? 1 : checkInteger("successBatch", successBatch, 1, 65535);
   const store = createSharedStore(checked.engine, checked.now, checked.seed, limit, keys);
-  return sharedParts(store, checked.onDrop, checked.dropReportMs, batch, (s) => s.policy(checked.policy));
+  return sharedParts(store, checked.onDrop, checked.dropReportMs, batch, (s) =>
+    s.policy(checked.policy),
+  );
 }
 
 /**
@@ -134,9 +154,16 @@ export class SharedBreakerBox extends BreakerBox {
     }
     const { successBatch, ...checked } = checkObject("attach options", options ?? {}, ATTACH_KEYS);
     const { now, onDrop, dropReportMs } = checkBreakerOptions("attach options", checked);
-    const batch = successBatch === undefined ? 1 : checkInteger("successBatch", successBatch, 1, 65535);
-    const store = attachSharedStore(h.engine, h.memory as WebAssembly.Memory | SharedArrayBuffer, now);
-    return new SharedBreakerBox(sharedParts(store, onDrop, dropReportMs, batch, () => handle.defaultPolicy));
+    const batch =
+      successBatch === undefined ? 1 : checkInteger("successBatch", successBatch, 1, 65535);
+    const store = attachSharedStore(
+      h.engine,
+      h.memory as WebAssembly.Memory | SharedArrayBuffer,
+      now,
+    );
+    return new SharedBreakerBox(
+      sharedParts(store, onDrop, dropReportMs, batch, () => handle.defaultPolicy),
+    );
   }
 
   /**

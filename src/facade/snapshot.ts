@@ -12,6 +12,7 @@ import {
   WINDOW_TIME,
 } from "../core/layout.js";
 import type { Policy } from "../core/types.js";
+import { readSlot, snapshotSize, writeSlot } from "../store/slot-io.js";
 import type { Store } from "../store/store.js";
 import { checkPolicy } from "./check-options.js";
 import type { PolicyOptions } from "./options.js";
@@ -35,20 +36,45 @@ export interface BreakerSnapshot {
 export function policyOptions(policy: Policy): PolicyOptions {
   if (policy.kind === "adaptive") {
     const { buckets, bucketMs, k, minK, protection, forcePassMs } = policy;
-    const recovery = policy.recovery === RECOVERY_FAST
-      ? { recovery: "fast" as const, outageBuckets: policy.outageBuckets } : { recovery: "go-zero" as const };
-    return { policy: "adaptive", windowMs: buckets * bucketMs, buckets, k, minK, protection, forcePassMs, ...recovery };
+    const recovery =
+      policy.recovery === RECOVERY_FAST
+        ? { recovery: "fast" as const, outageBuckets: policy.outageBuckets }
+        : { recovery: "go-zero" as const };
+    return {
+      policy: "adaptive",
+      windowMs: buckets * bucketMs,
+      buckets,
+      k,
+      minK,
+      protection,
+      forcePassMs,
+      ...recovery,
+    };
   }
   const { trip, threshold, minRequests, slowCallMs } = policy;
-  const tripOptions = trip === TRIP_CONSECUTIVE ? { consecutiveFailures: threshold }
-    : trip === TRIP_FAILURE_RATIO ? { failureRatio: threshold, minRequests }
-    : trip === TRIP_FAILURE_COUNT ? { failureCount: threshold, minRequests }
-    : { slowCallRatio: threshold, slowCallMs, minRequests };
-  const window = policy.window === WINDOW_TIME ? { windowMs: policy.buckets * policy.bucketMs, buckets: policy.buckets }
-    : policy.window === WINDOW_COUNT ? { windowCalls: policy.windowCalls } : {};
+  const tripOptions =
+    trip === TRIP_CONSECUTIVE
+      ? { consecutiveFailures: threshold }
+      : trip === TRIP_FAILURE_RATIO
+        ? { failureRatio: threshold, minRequests }
+        : trip === TRIP_FAILURE_COUNT
+          ? { failureCount: threshold, minRequests }
+          : { slowCallRatio: threshold, slowCallMs, minRequests };
+  const window =
+    policy.window === WINDOW_TIME
+      ? { windowMs: policy.buckets * policy.bucketMs, buckets: policy.buckets }
+      : policy.window === WINDOW_COUNT
+        ? { windowCalls: policy.windowCalls }
+        : {};
   return {
-    policy: "three-state", trip: tripOptions, ...window, openMs: policy.openMs, backoff: policy.backoff,
-    maxOpenMs: policy.maxOpenMs, halfOpenMaxCalls: policy.halfOpenMaxCalls, halfOpenSuccesses: policy.halfOpenSuccesses,
+    policy: "three-state",
+    trip: tripOptions,
+    ...window,
+    openMs: policy.openMs,
+    backoff: policy.backoff,
+    maxOpenMs: policy.maxOpenMs,
+    halfOpenMaxCalls: policy.halfOpenMaxCalls,
+    halfOpenSuccesses: policy.halfOpenSuccesses,
   };
 }
 
@@ -72,21 +98,33 @@ export function takeSnapshot(store: Store, slot: number, reasons: string[]): Bre
     layout: LAYOUT_VERSION,
     policy: policyOptions(store.policyOf(slot)),
     savedAt,
-    slot: encode(store.readSlot(slot, savedAt)),
+    slot: encode(readSlot(store, slot, savedAt)),
     reasons: [...reasons],
   };
 }
 
 /** Checks a snapshot's shape and version, and returns its validated policy. */
 export function checkSnapshot(value: unknown): { snapshot: BreakerSnapshot; policy: Policy } {
-  if (typeof value !== "object" || value === null || (value as BreakerSnapshot).format !== "breakerbox") {
-    throw new TypeError("initialState must be a snapshot from breaker.toJSON() (format 'breakerbox')");
+  if (
+    typeof value !== "object" ||
+    value === null ||
+    (value as BreakerSnapshot).format !== "breakerbox"
+  ) {
+    throw new TypeError(
+      "initialState must be a snapshot from breaker.toJSON() (format 'breakerbox')",
+    );
   }
   const snapshot = value as BreakerSnapshot;
   if (snapshot.layout !== LAYOUT_VERSION) {
-    throw new RangeError(`initialState has memory layout version ${String(snapshot.layout)}; this breakerbox reads version ${LAYOUT_VERSION}`);
+    throw new RangeError(
+      `initialState has memory layout version ${String(snapshot.layout)}; this breakerbox reads version ${LAYOUT_VERSION}`,
+    );
   }
-  if (typeof snapshot.savedAt !== "number" || typeof snapshot.slot !== "string" || !Array.isArray(snapshot.reasons)) {
+  if (
+    typeof snapshot.savedAt !== "number" ||
+    typeof snapshot.slot !== "string" ||
+    !Array.isArray(snapshot.reasons)
+  ) {
     throw new TypeError("initialState is missing savedAt, slot or reasons");
   }
   return { snapshot, policy: checkPolicy("initialState.policy", snapshot.policy) };
@@ -98,24 +136,39 @@ export function checkSnapshot(value: unknown): { snapshot: BreakerSnapshot; poli
  */
 export function restoreSnapshot(store: Store, slot: number, snapshot: BreakerSnapshot): void {
   const bytes = decode(snapshot.slot);
-  const size = store.snapshotSize(slot);
+  const size = snapshotSize(store, slot);
   // A shared box's slots are longer by a lock word, and so padded otherwise: the bytes past the
   // policy's own are zero either way.
   if (Math.abs(bytes.length - size) >= SLOT_ALIGN) {
-    throw new RangeError(`initialState.slot has ${bytes.length} bytes; its policy's slots have ${size}`);
+    throw new RangeError(
+      `initialState.slot has ${bytes.length} bytes; its policy's slots have ${size}`,
+    );
   }
   const bucketMs = store.policyOf(slot).bucketMs;
-  store.writeSlot(slot, bytes, Math.max(0, Math.floor((store.now() - snapshot.savedAt) / bucketMs)));
+  writeSlot(
+    store,
+    slot,
+    bytes,
+    Math.max(0, Math.floor((store.now() - snapshot.savedAt) / bucketMs)),
+  );
 }
 
 /** Splits `initialState` off a set of options: the snapshot, and the options left. */
-export function takeInitialState(name: string, options: unknown): { snapshot?: BreakerSnapshot; policy?: Policy; rest: unknown } {
-  if (typeof options !== "object" || options === null || !("initialState" in options)) return { rest: options };
+export function takeInitialState(
+  name: string,
+  options: unknown,
+): { snapshot?: BreakerSnapshot; policy?: Policy; rest: unknown } {
+  if (typeof options !== "object" || options === null || !("initialState" in options))
+    return { rest: options };
   const { initialState, ...rest } = options as Record<string, unknown>;
   if (initialState === undefined) return { rest };
-  const policyKeys = Object.keys(rest).filter((key) => key !== "now" && key !== "seed" && key !== "engine");
+  const policyKeys = Object.keys(rest).filter(
+    (key) => key !== "now" && key !== "seed" && key !== "engine",
+  );
   if (policyKeys.length > 0) {
-    throw new TypeError(`${name}: initialState carries its own policy; remove ${policyKeys.join(", ")}`);
+    throw new TypeError(
+      `${name}: initialState carries its own policy; remove ${policyKeys.join(", ")}`,
+    );
   }
   const { snapshot, policy } = checkSnapshot(initialState);
   return { snapshot, policy, rest };

@@ -26,9 +26,10 @@ const CACHED = 0; // time of the current reading, ms since the Unix epoch
 const READS = 1; // readings taken since the process started
 const times = new Float64Array(2);
 
-const wallNow: () => number = typeof performance === "object" && typeof performance.now === "function"
-  ? () => performance.timeOrigin + performance.now()
-  : () => Date.now();
+const wallNow: () => number =
+  typeof performance === "object" && typeof performance.now === "function"
+    ? () => performance.timeOrigin + performance.now()
+    : () => Date.now();
 
 let timer: { refresh(): unknown; unref?(): unknown } | undefined;
 

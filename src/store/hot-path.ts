@@ -6,7 +6,7 @@
 //            bucket boundary or through the core, so while the flag is set and the slot is still in
 //            the bucket of `now`, the call passes on reads of the memory alone.
 //   settle — while the slot is in the bucket of `now`, a success is counted in the slot's `pending`
-//            byte (a shared box: in its lock word, ./shared-settle.ts); the core folds those in
+//            byte (a shared box: in its lock word, through its space: ./shared-settle.ts); the core folds those in
 //            before anything else it does to the slot. A success can only lower a drop ratio, so
 //            no decision changes by waiting. Failures, and successes that find the bucket changed
 //            or `pending` full, go to the core at once.
@@ -44,7 +44,6 @@ import {
   TS_STATE,
 } from "../core/layout.js";
 import { bucketAt, recordAt } from "../core/views.js";
-import { settleShared } from "./shared-settle.js";
 import type { Store } from "./store.js";
 
 /**
@@ -78,8 +77,13 @@ export function decide(store: Store, slot: number): number {
 function rejectsAsIs(store: Store, slot: number, now: number): boolean {
   const mode = store.u8[slot + TS_MODE];
   const open = store.u8[slot + TS_STATE] === STATE_OPEN;
-  if (open && mode !== MODE_DISABLED && now >= store.f64[(slot + TS_OPEN_UNTIL) >>> 3]) return false;
-  return store.u32[(slot + TS_ISOLATIONS) >>> 2] !== 0 || mode === MODE_FORCED_OPEN || (open && mode === MODE_NORMAL);
+  if (open && mode !== MODE_DISABLED && now >= store.f64[(slot + TS_OPEN_UNTIL) >>> 3])
+    return false;
+  return (
+    store.u32[(slot + TS_ISOLATIONS) >>> 2] !== 0 ||
+    mode === MODE_FORCED_OPEN ||
+    (open && mode === MODE_NORMAL)
+  );
 }
 
 /**
@@ -95,7 +99,10 @@ function outageDrops(store: Store, slot: number, now: number): boolean {
     store.u8[slot + SLOT_PENDING] === 0 &&
     store.u8[slot + SLOT_FAILING] >= store.u8[policy + POLICY_OUTAGE_BUCKETS] &&
     store.u32[(slot + SLOT_TOTAL) >>> 2] > store.f64[(policy + POLICY_PROTECTION) >>> 3] &&
-    !(now - store.f64[(slot + SLOT_LAST_PASS) >>> 3] > store.f64[(policy + POLICY_FORCE_PASS_MS) >>> 3]) &&
+    !(
+      now - store.f64[(slot + SLOT_LAST_PASS) >>> 3] >
+      store.f64[(policy + POLICY_FORCE_PASS_MS) >>> 3]
+    ) &&
     store.u32[(slot + SLOT_BUCKET) >>> 2] === bucketAt(store, policy, now)
   );
 }
@@ -105,9 +112,16 @@ function outageDrops(store: Store, slot: number, now: number): boolean {
  * that is not slow, in the current bucket, on a slot that is adaptive or closed, is only counted.
  * Returns CHANGED when the slot changed state.
  */
-export function settle(store: Store, slot: number, generation: number, outcome: number, durationMs: number): number {
+export function settle(
+  store: Store,
+  slot: number,
+  generation: number,
+  outcome: number,
+  durationMs: number,
+): number {
   if (store.u16[(slot + SLOT_GEN) >>> 1] !== generation) return 0; // stale: the core would ignore it too
-  if (store.lockBytes !== 0) return settleShared(store, slot, generation, outcome, durationMs);
+  if (store.lockBytes !== 0)
+    return store.space.settle(store, slot, generation, outcome, durationMs);
   const flags = store.u8[slot + SLOT_FLAGS];
   const policy = store.u8[slot + SLOT_POLICY];
   if (

@@ -76,9 +76,12 @@ export function makeKey(
     const slots = u32[BOX_KEY_SLOTS_OFFSET >>> 2];
     const table = u32[BOX_KEYS_OFFSET >>> 2];
     // maxKeys is not stored: the arena was sized from it.
-    const maxKeys = (u32[BOX_ARENA_END_OFFSET >>> 2] - table - slots * KEY_ENTRY_SIZE) / KEY_BYTES_PER_KEY;
+    const maxKeys =
+      (u32[BOX_ARENA_END_OFFSET >>> 2] - table - slots * KEY_ENTRY_SIZE) / KEY_BYTES_PER_KEY;
     if (count >= maxKeys) {
-      throw new RangeError(`breakerbox: a shared box holds at most ${maxKeys} keys (maxKeys); it is full`);
+      throw new RangeError(
+        `breakerbox: a shared box holds at most ${maxKeys} keys (maxKeys); it is full`,
+      );
     }
     const at = u32[BOX_ARENA_TOP_OFFSET >>> 2];
     if (at + key.length * 2 > u32[BOX_ARENA_END_OFFSET >>> 2]) {
@@ -125,6 +128,7 @@ export function* keyEntries(store: Store): Generator<[string, number]> {
   for (let i = 0; i < slots; i++) {
     const entry = table + i * KEY_ENTRY_SIZE;
     const slot = Atomics.load(u32, (entry + KEY_SLOT) >>> 2);
-    if (slot !== 0) yield [keyAt(store, u32[(entry + KEY_AT) >>> 2], u32[(entry + KEY_LENGTH) >>> 2]), slot];
+    if (slot !== 0)
+      yield [keyAt(store, u32[(entry + KEY_AT) >>> 2], u32[(entry + KEY_LENGTH) >>> 2]), slot];
   }
 }

@@ -71,6 +71,11 @@ export class LocalSpace implements Space {
   addPolicy(_store: Store, make: (count: number) => number): void {
     this.policies = make(this.policies);
   }
+
+  /** Never called: the hot path settles a box of one thread itself (src/store/hot-path.ts). */
+  settle(): number {
+    return 0;
+  }
 }
 
 /** A box of one thread's store: `initialSlotBytes` of slots to start with, at most `maxBytes` in all. */
@@ -81,7 +86,13 @@ export function createLocalStore(
   initialSlotBytes: number,
   maxBytes: number,
 ): Store {
-  const store = new Store(chooseEngine(choice, SLOTS_OFFSET + initialSlotBytes), new LocalSpace(), clock, seed, maxBytes);
+  const store = new Store(
+    chooseEngine(choice, SLOTS_OFFSET + initialSlotBytes),
+    new LocalSpace(),
+    clock,
+    seed,
+    maxBytes,
+  );
   store.stamp();
   return store;
 }

@@ -35,7 +35,13 @@ import type { Store } from "./store.js";
 const BATCH_WAYS = 1024;
 
 /** settle() on a shared store (its caller checked the generation). */
-export function settleShared(store: Store, slot: number, generation: number, outcome: number, durationMs: number): number {
+export function settleShared(
+  store: Store,
+  slot: number,
+  generation: number,
+  outcome: number,
+  durationMs: number,
+): number {
   if (outcome === OUTCOME_SUCCESS) {
     const flags = store.u8[slot + SLOT_FLAGS];
     const policy = store.u8[slot + SLOT_POLICY];
@@ -48,7 +54,10 @@ export function settleShared(store: Store, slot: number, generation: number, out
         }
         if (countSuccesses(store, slot, generation, 1)) return 0;
       }
-    } else if ((flags & FLAG_PASS_ANY_TIME) !== 0 && !(durationMs > store.policies.slowCallMs[policy])) {
+    } else if (
+      (flags & FLAG_PASS_ANY_TIME) !== 0 &&
+      !(durationMs > store.policies.slowCallMs[policy])
+    ) {
       if (countSuccesses(store, slot, generation, 1)) return 0;
     }
   }
@@ -67,7 +76,8 @@ function countSuccesses(store: Store, slot: number, generation: number, count: n
   for (;;) {
     const word = Atomics.load(u32, lock);
     const counted = word >>> 16;
-    if ((counted !== 0 && (word & 0xff00) !== tag) || counted + count > SHARED_SUCCESS_LIMIT) return false;
+    if ((counted !== 0 && (word & 0xff00) !== tag) || counted + count > SHARED_SUCCESS_LIMIT)
+      return false;
     const next = ((word & 0xff) | tag | ((counted + count) * SHARED_SUCCESS)) >>> 0;
     if (Atomics.compareExchange(u32, lock, word, next) === word) return true;
   }
@@ -90,24 +100,40 @@ export class SuccessBatch {
   ) {
     const core = store.core;
     this.plain = core;
-    const publish = (slot: number) => this.publishSlot(slot);
     store.core = {
       ...core,
       initAdaptive: (slot, policyIndex, seed, now) => {
         this.dropSlot(slot);
         core.initAdaptive(slot, policyIndex, seed, now);
       },
-      allowAdaptive: (slot, now) => (publish(slot), core.allowAdaptive(slot, now)),
+      allowAdaptive: (slot, now) => {
+        this.publishSlot(slot);
+        return core.allowAdaptive(slot, now);
+      },
       recordAdaptive: (slot, generation, outcome, now) => {
-        publish(slot);
+        this.publishSlot(slot);
         core.recordAdaptive(slot, generation, outcome, now);
       },
-      dropProbability: (slot, now) => (publish(slot), core.dropProbability(slot, now)),
-      allow: (slot, now) => (publish(slot), core.allow(slot, now)),
-      record: (slot, generation, outcome, durationMs, now) =>
-        (publish(slot), core.record(slot, generation, outcome, durationMs, now)),
-      countDropping: (first, end, now) => (this.publishAll(), core.countDropping(first, end, now)),
-      sweepStats: (first, end, now, out, max) => (this.publishAll(), core.sweepStats(first, end, now, out, max)),
+      dropProbability: (slot, now) => {
+        this.publishSlot(slot);
+        return core.dropProbability(slot, now);
+      },
+      allow: (slot, now) => {
+        this.publishSlot(slot);
+        return core.allow(slot, now);
+      },
+      record: (slot, generation, outcome, durationMs, now) => {
+        this.publishSlot(slot);
+        return core.record(slot, generation, outcome, durationMs, now);
+      },
+      countDropping: (first, end, now) => {
+        this.publishAll();
+        return core.countDropping(first, end, now);
+      },
+      sweepStats: (first, end, now, out, max) => {
+        this.publishAll();
+        return core.sweepStats(first, end, now, out, max);
+      },
     };
     store.batch = this;
   }

@@ -36,6 +36,7 @@ import type { EngineChoice, EngineName } from "../core/types.js";
 import { lockTimeout, recordAt } from "../core/views.js";
 import { attachSharedEngine, chooseSharedEngine, type SharedMemory } from "../engines.js";
 import { KEY_BYTES_PER_KEY } from "./key-table.js";
+import { settleShared } from "./shared-settle.js";
 import { Store } from "./store.js";
 
 /**
@@ -45,7 +46,9 @@ import { Store } from "./store.js";
 const SCRATCH_POLICY = 0;
 const SCRATCH_SIZE = 65520; // the largest multiple of SLOT_ALIGN a u16 slot size holds
 const SCRATCH_HEADER = 16; // the pseudo-slot's policy and flags bytes stay readable to sweeps
-const SCRATCH_RECORDS = Math.floor((SCRATCH_SIZE - SCRATCH_HEADER - SLOT_LOCK_SIZE) / STATS_RECORD_SIZE);
+const SCRATCH_RECORDS = Math.floor(
+  (SCRATCH_SIZE - SCRATCH_HEADER - SLOT_LOCK_SIZE) / STATS_RECORD_SIZE,
+);
 
 /** Whether this realm can share memory between threads (browsers: only when cross-origin isolated). */
 export function sharedMemoryAvailable(): boolean {
@@ -102,7 +105,9 @@ export class SharedSpace {
   }
 
   release(): void {
-    throw new TypeError("breakerbox: a shared box cannot delete breakers (other threads may hold them)");
+    throw new TypeError(
+      "breakerbox: a shared box cannot delete breakers (other threads may hold them)",
+    );
   }
 
   nextSeed(store: Store): number {
@@ -126,6 +131,16 @@ export class SharedSpace {
       const count = Atomics.load(store.u32, BOX_POLICIES_OFFSET >>> 2);
       Atomics.store(store.u32, BOX_POLICIES_OFFSET >>> 2, make(count)); // published whole
     });
+  }
+
+  settle(
+    store: Store,
+    slot: number,
+    generation: number,
+    outcome: number,
+    durationMs: number,
+  ): number {
+    return settleShared(store, slot, generation, outcome, durationMs);
   }
 
   /** Runs `make` holding the box lock, with views current (another thread may have grown the memory). */
@@ -188,7 +203,11 @@ export function createSharedStore(
 }
 
 /** This thread's store over a shared box another thread made (its memory, from a handle). */
-export function attachSharedStore(name: EngineName, memory: SharedMemory, clock: (() => number) | undefined): Store {
+export function attachSharedStore(
+  name: EngineName,
+  memory: SharedMemory,
+  clock: (() => number) | undefined,
+): Store {
   requireSharedMemory();
   const engine = attachSharedEngine(name, memory);
   const u32 = new Uint32Array(engine.buffer());
@@ -197,10 +216,18 @@ export function attachSharedStore(name: EngineName, memory: SharedMemory, clock:
     u32[BOX_VERSION_OFFSET >>> 2] !== LAYOUT_VERSION ||
     (u32[BOX_FLAGS_OFFSET >>> 2] & BOX_SHARED) === 0
   ) {
-    throw new TypeError("breakerbox: the handle's memory is not a shared box of this version of breakerbox");
+    throw new TypeError(
+      "breakerbox: the handle's memory is not a shared box of this version of breakerbox",
+    );
   }
   const maxBytes = new Float64Array(engine.buffer())[BOX_MAX_BYTES_OFFSET >>> 3];
-  const store = new Store(engine, new SharedSpace(memory), clock, u32[BOX_SEED_OFFSET >>> 2], maxBytes);
+  const store = new Store(
+    engine,
+    new SharedSpace(memory),
+    clock,
+    u32[BOX_SEED_OFFSET >>> 2],
+    maxBytes,
+  );
   store.policies.sync(store);
   return store;
 }

@@ -11,15 +11,10 @@ import {
   BOX_MAGIC,
   BOX_MAGIC_OFFSET,
   BOX_VERSION_OFFSET,
-  FLAG_FREE,
   KIND_ADAPTIVE,
   LAYOUT_VERSION,
   MODE_NORMAL,
   PENDING_LIMIT,
-  SLOT_BUCKET,
-  SLOT_FLAGS,
-  SLOT_GEN,
-  SLOT_PENDING,
   SLOT_POLICY,
   STATE_CLOSED,
   STATS_RECORD_SIZE,
@@ -29,13 +24,11 @@ import {
   bucketAt,
   countsOf,
   generationOf,
-  isolationsOf,
   openUntilOf,
   readStats,
   recordAt,
   slotSizeOf,
   stateCodeOf,
-  statsSlot,
 } from "../core/views.js";
 import { coarseNow, lastReading, tick } from "./clock.js";
 import { PolicyTable } from "./policies.js";
@@ -66,6 +59,14 @@ export interface Space {
   policyCount(store: Store): number;
   /** Runs `make` as the only writer of the space's tables; `make` returns the new policy count. */
   addPolicy(store: Store, make: (count: number) => number): void;
+  /** A shared space's settlement (its caller checked the generation); a local one has none. */
+  settle(
+    store: Store,
+    slot: number,
+    generation: number,
+    outcome: number,
+    durationMs: number,
+  ): number;
 }
 
 export class Store {
@@ -98,7 +99,13 @@ export class Store {
   private lastTick = -1;
   private lastBucket = 0;
 
-  constructor(engine: Engine, space: Space, clock: (() => number) | undefined, seed: number, maxBytes: number) {
+  constructor(
+    engine: Engine,
+    space: Space,
+    clock: (() => number) | undefined,
+    seed: number,
+    maxBytes: number,
+  ) {
     this.engine = engine;
     this.core = engine.core;
     this.space = space;
@@ -226,7 +233,9 @@ export class Store {
     try {
       this.engine.grow(Math.min(this.maxBytes, Math.max(bytes, this.buffer.byteLength * 2)));
     } catch (cause) {
-      throw new RangeError(`breakerbox: could not grow the box's memory to ${bytes} bytes`, { cause });
+      throw new RangeError(`breakerbox: could not grow the box's memory to ${bytes} bytes`, {
+        cause,
+      });
     } finally {
       this.refreshViews();
     }
@@ -239,7 +248,12 @@ export class Store {
    */
   reset(slot: number): number {
     if (this.kindOf(slot) === KIND_ADAPTIVE) {
-      this.core.initAdaptive(slot, this.u8[slot + SLOT_POLICY], this.space.nextSeed(this), this.now());
+      this.core.initAdaptive(
+        slot,
+        this.u8[slot + SLOT_POLICY],
+        this.space.nextSeed(this),
+        this.now(),
+      );
       return 0;
     }
     this.core.setMode(slot, MODE_NORMAL);
@@ -283,33 +297,11 @@ export class Store {
 
   /** How many live slots would reject the next call now: one sweep of the core over all. */
   countDropping(): number {
-    return this.core.countDropping(this.space.slotsStart(this), this.space.slotsEnd(this), this.now());
-  }
-
-  /**
-   * Sweeps every live slot in chunks, written by the core into the space's stats scratch, and
-   * hands each chunk to `visit(records, count)` (see statsSlot and readStats); the records are
-   * valid only during the call.
-   */
-  sweepStats(visit: (records: Float64Array, count: number) => void): void {
-    const chunk = this.space.statsChunk;
-    const out = this.space.statsScratch(this, chunk * STATS_RECORD_SIZE);
-    const end = this.space.slotsEnd(this);
-    const now = this.now();
-    const records = new Float64Array(this.buffer, out, (chunk * STATS_RECORD_SIZE) / 8);
-    let first = this.space.slotsStart(this);
-    for (;;) {
-      const count = this.core.sweepStats(first, end, now, out, chunk);
-      if (count > 0) visit(records, count);
-      if (count < chunk) return;
-      const last = statsSlot(records, count - 1);
-      first = last + this.slotSize(this.u8[last + SLOT_POLICY]);
-    }
-  }
-
-  /** Record `index` of a sweep's chunk, as figures. */
-  readStats(records: Float64Array, index: number): SlotStats {
-    return readStats(records, index, this.kindOf(statsSlot(records, index)) === KIND_ADAPTIVE);
+    return this.core.countDropping(
+      this.space.slotsStart(this),
+      this.space.slotsEnd(this),
+      this.now(),
+    );
   }
 
   /** Brings one slot up to `now` without changing its state (the sweep's step, on that slot alone). */
@@ -321,38 +313,8 @@ export class Store {
   statsOf(slot: number): SlotStats {
     const out = this.space.statsScratch(this, STATS_RECORD_SIZE);
     this.core.sweepStats(slot, slot + 1, this.now(), out, 1);
-    return this.readStats(new Float64Array(this.buffer, out, STATS_RECORD_SIZE / 8), 0);
-  }
-
-  // ── Snapshots ─────────────────────────────────────────────────────────────────────────────────
-
-  /** Bytes of a slot a snapshot holds: all of it but a shared box's lock word. */
-  snapshotSize(slot: number): number {
-    return this.slotSize(this.u8[slot + SLOT_POLICY]) - this.lockBytes;
-  }
-
-  /** A copy of a slot's bytes, brought up to `now` first (no state change). */
-  readSlot(slot: number, now: number): Uint8Array {
-    this.catchUp(slot, now);
-    return new Uint8Array(this.buffer, slot, this.snapshotSize(slot)).slice();
-  }
-
-  /**
-   * Writes a snapshot's bytes into `slot`, freshly made under the snapshot's policy, whose window
-   * last moved `elapsedBuckets` buckets ago. The slot keeps its own policy index and generation
-   * (permits of the old breaker settle nothing) and no isolation handles (they do not travel).
-   */
-  writeSlot(slot: number, bytes: Uint8Array, elapsedBuckets: number): void {
-    const policyIndex = this.u8[slot + SLOT_POLICY];
-    const generation = this.u16[(slot + SLOT_GEN) >>> 1];
-    const current = this.u32[(slot + SLOT_BUCKET) >>> 2];
-    this.u8.set(bytes.subarray(0, this.snapshotSize(slot)), slot);
-    this.u8[slot + SLOT_POLICY] = policyIndex;
-    this.u16[(slot + SLOT_GEN) >>> 1] = generation;
-    this.u8[slot + SLOT_FLAGS] &= ~FLAG_FREE;
-    this.u8[slot + SLOT_PENDING] = 0;
-    this.u32[(slot + SLOT_BUCKET) >>> 2] = (current - Math.min(elapsedBuckets, 0x7fffffff)) >>> 0;
-    if (this.kindOf(slot) !== KIND_ADAPTIVE) this.core.isolate(slot, -isolationsOf(this, slot));
+    const records = new Float64Array(this.buffer, out, STATS_RECORD_SIZE / 8);
+    return readStats(records, 0, this.kindOf(slot) === KIND_ADAPTIVE);
   }
 
   /** Renews the views after growth (by this thread or, shared, another). */

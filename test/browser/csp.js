@@ -10,6 +10,10 @@ try {
   result.wasmError = error.message;
 }
 scenario(lib, ["auto", "js"]).then(
-  (run) => { window.result = { ...run, ...result }; },
-  (error) => { window.result = { error: String(error), ...result }; },
+  (run) => {
+    window.result = { ...run, ...result };
+  },
+  (error) => {
+    window.result = { error: String(error), ...result };
+  },
 );

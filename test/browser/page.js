@@ -2,4 +2,11 @@
 import * as lib from "/dist/index.js";
 import { scenario } from "/test/scenario.js";
 
-scenario(lib).then((result) => { window.result = result; }, (error) => { window.result = { error: String(error) }; });
+scenario(lib).then(
+  (result) => {
+    window.result = result;
+  },
+  (error) => {
+    window.result = { error: String(error) };
+  },
+);

@@ -10,7 +10,7 @@ export async function scenario(lib, engines = ["wasm", "js"]) {
       t = i * 7;
       const token = b.tryAcquire();
       out.push(token === 0 ? 0 : 1);
-      if (token !== 0) (i % 3 === 0 ? b.accept(token) : b.reject(token, "boom"));
+      if (token !== 0) i % 3 === 0 ? b.accept(token) : b.reject(token, "boom");
     }
     return { decisions: out.join(""), stats: b.stats() };
   };
@@ -19,7 +19,8 @@ export async function scenario(lib, engines = ["wasm", "js"]) {
   const js = decisions(engines[1]);
   result.sameDecisions = wasm.decisions === js.decisions;
   result.drops = wasm.decisions.split("0").length - 1;
-  result.sameStats = JSON.stringify({ ...wasm.stats, engine: 0 }) === JSON.stringify({ ...js.stats, engine: 0 });
+  result.sameStats =
+    JSON.stringify({ ...wasm.stats, engine: 0 }) === JSON.stringify({ ...js.stats, engine: 0 });
   const b = new Breaker({ trip: { consecutiveFailures: 2 } });
   result.doValue = b.do(() => 42);
   result.asyncValue = await b.do(async () => "async");

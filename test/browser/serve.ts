@@ -6,8 +6,14 @@ import type { AddressInfo } from "node:net";
 import { extname, join, normalize } from "node:path";
 
 const TYPES: Record<string, string> = {
-  ".js": "text/javascript", ".mjs": "text/javascript", ".cjs": "text/javascript", ".html": "text/html",
-  ".css": "text/css", ".wasm": "application/wasm", ".json": "application/json", ".map": "application/json",
+  ".js": "text/javascript",
+  ".mjs": "text/javascript",
+  ".cjs": "text/javascript",
+  ".html": "text/html",
+  ".css": "text/css",
+  ".wasm": "application/wasm",
+  ".json": "application/json",
+  ".map": "application/json",
 };
 
 export interface Page {
@@ -15,7 +21,10 @@ export interface Page {
   headers?: Record<string, string>;
 }
 
-export async function serve(roots: Record<string, string>, pages: Record<string, Page>): Promise<{ url: string; close(): Promise<void> }> {
+export async function serve(
+  roots: Record<string, string>,
+  pages: Record<string, Page>,
+): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
     const page = pages[path];
@@ -48,6 +57,10 @@ export async function serve(roots: Record<string, string>, pages: Record<string,
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -2,7 +2,7 @@
 // made and on one of its own.
 import { SharedBreakerBox } from "/dist/shared.js";
 
-onmessage = ({ data: { handle, id, n } }) => {
+self.onmessage = ({ data: { handle, id, n } }) => {
   const box = SharedBreakerBox.attach(handle);
   const api = box.get("api");
   const own = box.get(`worker-${id}`);
@@ -11,7 +11,13 @@ onmessage = ({ data: { handle, id, n } }) => {
   for (let i = 0; i < n; i++) {
     const token = api.tryAcquire();
     if (token === 0) continue;
-    if (i % 10 === id) { api.reject(token); failures++; } else { api.accept(token); successes++; }
+    if (i % 10 === id) {
+      api.reject(token);
+      failures++;
+    } else {
+      api.accept(token);
+      successes++;
+    }
     own.accept(own.tryAcquire());
   }
   postMessage({ successes, failures });

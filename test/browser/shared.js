@@ -7,12 +7,17 @@ async function run(engine) {
   box.get("api", { trip: { consecutiveFailures: 1000 } });
   const n = 20000;
   const workers = [0, 1].map(() => new Worker("/test/shared-worker.js", { type: "module" }));
-  const answers = await Promise.all(workers.map((worker, id) => new Promise((resolve, reject) => {
-    worker.onmessage = (event) => resolve(event.data);
-    worker.onerror = (event) => reject(new Error(event.message));
-    worker.postMessage({ handle: box.share(), id, n });
-  })));
-  workers.forEach((worker) => worker.terminate());
+  const answers = await Promise.all(
+    workers.map(
+      (worker, id) =>
+        new Promise((resolve, reject) => {
+          worker.onmessage = (event) => resolve(event.data);
+          worker.onerror = (event) => reject(new Error(event.message));
+          worker.postMessage({ handle: box.share(), id, n });
+        }),
+    ),
+  );
+  for (const worker of workers) worker.terminate();
   const counts = box.get("api").counts;
   return {
     engine: box.engine,

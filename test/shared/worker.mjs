@@ -10,7 +10,9 @@ const box = SharedBreakerBox.attach(handle, { successBatch });
 function barrier() {
   const flag = new Int32Array(start);
   Atomics.add(flag, 1, 1);
-  while (Atomics.load(flag, 0) === 0) { /* spin */ }
+  while (Atomics.load(flag, 0) === 0) {
+    /* spin */
+  }
 }
 
 // A deterministic outcome per operation: mostly successes, some failures and exclusions.
@@ -24,7 +26,10 @@ function counts() {
     const k = (i * 7 + id) % keys.length;
     const breaker = breakers[k];
     const token = breaker.tryAcquire();
-    if (token === 0) { issued[k].dropped++; continue; }
+    if (token === 0) {
+      issued[k].dropped++;
+      continue;
+    }
     const outcome = outcomeOf(i);
     issued[k][outcome]++;
     if (outcome === "success") breaker.accept(token);
@@ -54,7 +59,10 @@ function transitions() {
 
 function create() {
   // Every worker makes the same keys in its own order, racing the others to create each.
-  const order = keys.map((key, i) => [key, (i * 2654435761 + id * 40503) % 4294967296]).sort((a, b) => a[1] - b[1]).map(([key]) => key);
+  const order = keys
+    .map((key, i) => [key, (i * 2654435761 + id * 40503) % 4294967296])
+    .sort((a, b) => a[1] - b[1])
+    .map(([key]) => key);
   barrier();
   for (const key of order) box.get(key, policy);
   // Then one success per key per worker, counted in whichever slot the key names here.
@@ -75,7 +83,10 @@ function grow() {
     breaker.accept(breaker.tryAcquire());
     for (let j = 0; j < hot.length; j++) {
       const token = hot[j].tryAcquire();
-      if (token !== 0) { hot[j].accept(token); issued[j]++; }
+      if (token !== 0) {
+        hot[j].accept(token);
+        issued[j]++;
+      }
     }
   }
   return { issued, bytes: box.bytesUsed };
