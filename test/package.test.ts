@@ -9,8 +9,12 @@ import { publint } from "publint";
 import { describe, expect, it } from "vitest";
 
 const root = new URL("..", import.meta.url).pathname;
-/** The browser entry's budget, minified and gzipped, wasm included. */
-const BUDGET = 15 * 1024;
+/**
+ * The browser entry's budget, minified and gzipped, wasm included: 16.5 KiB. It was 15 KiB until
+ * the facade was rebuilt over an explicit store (15,358 → 16,662 bytes: the policy-record codec
+ * and its identity, the typed views, one Store over pluggable spaces); see the README, "Size".
+ */
+const BUDGET = 16.5 * 1024;
 
 describe("package", () => {
   it(`the browser entry weighs at most ${BUDGET} bytes, minified and gzipped, wasm included`, async () => {
@@ -26,6 +30,25 @@ describe("package", () => {
     const size = gzipSync(out.outputFiles[0].contents, { level: 9 }).length;
     console.log(`browser entry: ${size} bytes min+gzip (budget ${BUDGET})`);
     expect(size).toBeLessThanOrEqual(BUDGET);
+  });
+
+  it("the published types carry no internal part (stripInternal)", async () => {
+    const { readdirSync, readFileSync } = await import("node:fs");
+    const types = readdirSync(join(root, "dist"))
+      .filter((f) => f.endsWith(".d.ts"))
+      .map((f) => readFileSync(join(root, "dist", f), "utf8"))
+      .join("\n");
+    expect(types).toContain("declare class BreakerBox");
+    for (const internal of [
+      "Placement",
+      "BoxParts",
+      "BoxContext",
+      "PolicyTable",
+      "declare class Store",
+      "@internal",
+    ]) {
+      expect(types).not.toContain(internal);
+    }
   });
 
   it("npm pack ships only dist/, README.md, LICENSE and package.json", () => {
