@@ -1,64 +1,81 @@
 // npm run bench: every workload on both breakerbox engines and on the incumbents, in one run.
+//
 // Each subject's timed workloads run in a child process of their own, so no subject's code shapes
-// the JIT state another is measured in (sharing one process made whichever ran first up to 1.8×
-// slower on the very same code). Prints medians and ratios, writes bench/RESULTS.md, and puts the
-// same tables in README.md.
+// the JIT state another is measured in; the subject "both" runs the wasm and the js workloads in
+// one process, so its hot call sites see both engines (the case of an application that has both).
+// Subjects are interleaved in rounds (wasm, js, both, floor, incumbents, then again), and every
+// figure is the median over the rounds, with its spread: (max − min) / median over the rounds. A
+// ratio is taken within each round, then its median and range are given.
+//
+// Writes bench/RESULTS.md (every table) and bench/RESULTS.json (the medians, which the next run
+// compares itself with: "a rerun moved"), and a short summary into README.md.
 // Figures, not verdicts: nothing here passes or fails on a timer.
-//   node --expose-gc bench/run.mjs           full run (a few minutes)
-//   node --expose-gc bench/run.mjs --quick   smoke run: tiny samples, nothing written
+//   node --expose-gc bench/run.mjs                full run (a few minutes)
+//   node --expose-gc bench/run.mjs --quick        smoke run: one short round, nothing written
+//   node --expose-gc bench/run.mjs --rounds 9     more rounds
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
+import { parseArgs } from "node:util";
 import { build } from "esbuild";
 import { Bench } from "tinybench";
 
-const quick = process.argv.includes("--quick");
-// `--as NAME` writes bench/RESULTS-NAME.md and the README section between <!-- bench-NAME:start/end -->.
-const as = process.argv.includes("--as") ? process.argv[process.argv.indexOf("--as") + 1] : "";
-const subject = process.argv.includes("--subject")
-  ? process.argv[process.argv.indexOf("--subject") + 1]
-  : "";
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    as: { type: "string", default: "" },
+    subject: { type: "string", default: "" },
+    rounds: { type: "string", default: "" },
+  },
+  strict: true,
+});
+const quick = args.quick;
+const rounds = args.rounds === "" ? (quick ? 1 : 5) : Number(args.rounds);
+if (!Number.isInteger(rounds) || rounds < 1)
+  throw new RangeError(`--rounds must be an integer ≥ 1, got ${args.rounds}`);
 const outfile = new URL("./out/workloads.mjs", import.meta.url).pathname;
-if (subject === "") {
-  await build({
-    entryPoints: [new URL("./workloads.ts", import.meta.url).pathname],
-    bundle: true,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    outfile,
-    logLevel: "warning",
-    external: ["cockatiel", "opossum"],
-  });
-  await build({
-    entryPoints: [new URL("./thread-worker.ts", import.meta.url).pathname],
-    bundle: true,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    outfile: outfile.replace("workloads.mjs", "thread-worker.mjs"),
-    logLevel: "warning",
-  });
+if (args.subject === "") {
+  for (const [entry, out] of [
+    ["workloads.ts", outfile],
+    ["thread-worker.ts", outfile.replace("workloads.mjs", "thread-worker.mjs")],
+  ]) {
+    await build({
+      entryPoints: [new URL(`./${entry}`, import.meta.url).pathname],
+      bundle: true,
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      outfile: out,
+      logLevel: "warning",
+      external: ["cockatiel", "opossum"],
+    });
+  }
 }
 const w = await import(outfile);
 const gc = globalThis.gc ?? (() => {});
 if (!globalThis.gc) console.warn("run with --expose-gc for heap figures");
 
-// ── Timed workloads: one child process per subject ─────────────────────────────────────────────
-if (subject !== "") {
-  const bench = new Bench({ time: quick ? 15 : 700, warmupTime: quick ? 5 : 200 });
+// ── A child: one subject's timed workloads ──────────────────────────────────────────────────────
+if (args.subject !== "") {
+  const subject = args.subject;
+  const bench = new Bench({ time: quick ? 15 : 250, warmupTime: quick ? 5 : 60 });
   const tasks = new Map();
   let dispose = () => {};
-  const add = (workload) => {
-    tasks.set(workload.name, workload);
-    bench.add(workload.name, workload.run);
+  const add = (workload, as = workload.subject) => {
+    const id = `${workload.name}|${as}`;
+    tasks.set(id, workload);
+    bench.add(id, workload.run);
   };
   if (subject === "wasm" || subject === "js") {
-    w.breakerboxWorkloads(subject).forEach(add);
-    w.sweepWorkloads(subject, quick ? 10_000 : 100_000).forEach(add);
+    for (const x of w.breakerboxWorkloads(subject)) add(x);
+    for (const x of w.sweepWorkloads(subject, quick ? 10_000 : 100_000)) add(x);
+  } else if (subject === "both") {
+    // Both engines alive in one process: the synchronous rows, each engine's after the other's.
+    const sync = (engine) => w.breakerboxWorkloads(engine).filter((x) => x.name.startsWith("1 "));
+    for (const x of [...sync("wasm"), ...sync("js")]) add(x, `${x.subject}, both alive`);
   } else {
     const made = w.incumbentWorkloads(subject);
-    made.workloads.forEach(add);
+    for (const x of made.workloads) add(x);
     dispose = made.dispose;
   }
   await bench.run();
@@ -66,55 +83,66 @@ if (subject !== "") {
   const out = [];
   for (const task of bench.tasks) {
     if (task.result.state !== "completed") {
-      console.error(`${task.name} [${subject}]: ${task.result.state}`, task.result.error ?? "");
+      console.error(`${task.name}: ${task.result.state}`, task.result.error ?? "");
       continue;
     }
-    const { latency } = task.result;
-    const { ops } = tasks.get(task.name);
-    out.push([
-      `${task.name}|${subject}`,
-      {
-        ns: (latency.p50 * 1e6) / ops,
-        spread: latency.p50 > 0 ? (latency.mad / latency.p50) * 100 : 0,
-      },
-    ]);
+    out.push([task.name, (task.result.latency.p50 * 1e6) / tasks.get(task.name).ops]);
   }
   process.stdout.write(JSON.stringify(out));
   process.exit(0);
 }
 
-const subjects = ["wasm", "js", "floor", ...w.INCUMBENTS];
-const result = new Map();
+// ── The parent: rounds of children ──────────────────────────────────────────────────────────────
+const subjects = ["wasm", "js", "both", "floor", ...w.INCUMBENTS];
+/** Per "workload|subject", the ns per operation of each round. */
+const samples = new Map();
 const names = [];
-for (const s of subjects) {
-  const args = [
-    ...process.execArgv,
-    new URL(import.meta.url).pathname,
-    "--subject",
-    s,
-    ...(quick ? ["--quick"] : []),
-  ];
-  const entries = JSON.parse(
-    execFileSync(process.execPath, args, {
+for (let round = 0; round < rounds; round++) {
+  for (const subject of subjects) {
+    const self = new URL(import.meta.url).pathname;
+    const argv = [...process.execArgv, self, "--subject", subject, ...(quick ? ["--quick"] : [])];
+    const text = execFileSync(process.execPath, argv, {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "inherit"],
       maxBuffer: 1 << 24,
-    }),
-  );
-  for (const [id, value] of entries) {
-    result.set(id, value);
-    const name = id.slice(0, id.lastIndexOf("|"));
-    if (!names.includes(name)) names.push(name);
+    });
+    for (const [id, ns] of JSON.parse(text)) {
+      if (!samples.has(id)) samples.set(id, []);
+      samples.get(id).push(ns);
+      const name = id.slice(0, id.lastIndexOf("|"));
+      if (!names.includes(name)) names.push(name);
+    }
   }
+  if (!quick) console.error(`round ${round + 1} of ${rounds} done`);
 }
-const ns = (name, subject) => result.get(`${name}|${subject}`)?.ns;
-const fmt = (x) =>
-  x === undefined ? "—" : x >= 1000 ? x.toFixed(0) : x >= 100 ? x.toFixed(0) : x.toFixed(1);
-const cell = (name, subject) => {
-  const r = result.get(`${name}|${subject}`);
-  return r === undefined ? "—" : `${fmt(r.ns)} ±${r.spread.toFixed(0)}%`;
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-const ratio = (a, b) => (a === undefined || b === undefined ? "—" : `${(a / b).toFixed(2)}×`);
+const ns = (name, subject) => {
+  const xs = samples.get(`${name}|${subject}`);
+  return xs === undefined ? undefined : median(xs);
+};
+const fmt = (x) => (x === undefined ? "—" : x >= 100 ? x.toFixed(0) : x.toFixed(1));
+const cell = (name, subject) => {
+  const xs = samples.get(`${name}|${subject}`);
+  if (xs === undefined) return "—";
+  const m = median(xs);
+  return xs.length === 1
+    ? fmt(m)
+    : `${fmt(m)} ±${(((Math.max(...xs) - Math.min(...xs)) / m) * 50).toFixed(0)}%`;
+};
+/** Median over the rounds of a / b, with its range, where `b` may be several subjects (the best). */
+const ratio = (aName, aSubject, bName, bSubjects) => {
+  const a = samples.get(`${aName}|${aSubject}`);
+  const bs = bSubjects.map((s) => samples.get(`${bName}|${s}`)).filter(Boolean);
+  if (a === undefined || bs.length === 0) return "—";
+  const per = a.map((x, i) => x / Math.min(...bs.map((b) => b[i] ?? Number.POSITIVE_INFINITY)));
+  const m = median(per);
+  return per.length === 1
+    ? `${m.toFixed(2)}×`
+    : `${m.toFixed(2)}× (${Math.min(...per).toFixed(2)}–${Math.max(...per).toFixed(2)})`;
+};
 
 const lines = [];
 const out = (line = "") => {
@@ -122,42 +150,49 @@ const out = (line = "") => {
   console.log(line);
 };
 const cpu = cpus()[0]?.model ?? "unknown CPU";
+const when = new Date().toISOString().slice(0, 16).replace("T", " ");
 out(
-  `Run ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC · Node ${process.version} · ${cpu} × ${cpus().length} · \`npm run bench\``,
+  `Run ${when} UTC · Node ${process.version} · ${cpu} × ${cpus().length} · \`npm run bench\` · ${rounds} rounds`,
 );
 out();
 out(
-  "ns per operation: median of the samples (each sample runs 10,000 synchronous or 1,000 awaited operations; a sweep counts one operation per breaker) ± median absolute deviation. Lower is better.",
+  "ns per operation: the median over the rounds of each round's median sample (a sample runs 10,000 " +
+    "synchronous or 1,000 awaited operations; a sweep counts one operation per breaker), ± half the " +
+    "range over the rounds. Ratios are taken within each round: median (min–max). Lower ns is better.",
 );
 out();
 out(
-  "| workload | breakerbox wasm | breakerbox js | wasm/js | cockatiel 3.2 | opossum 9 | opossum, timeout off | no breaker | best breakerbox vs cockatiel | vs opossum |",
+  "| workload | wasm | js | wasm/js | wasm, both engines alive | js, both alive | cockatiel 3.2 | opossum 9 | " +
+    "opossum, timeout off | no breaker | cockatiel / best breakerbox | opossum / best |",
 );
-out("|---|---|---|---|---|---|---|---|---|---|");
+out("|---|---|---|---|---|---|---|---|---|---|---|---|");
 for (const name of names) {
-  const best = Math.min(ns(name, "wasm") ?? Infinity, ns(name, "js") ?? Infinity);
+  if (name.startsWith("5 ")) continue; // the shared table below
   out(
-    `| ${name} | ${cell(name, "wasm")} | ${cell(name, "js")} | ${ratio(ns(name, "wasm"), ns(name, "js"))} | ` +
-      `${cell(name, "cockatiel")} | ${cell(name, "opossum")} | ${cell(name, "opossum (timeout off)")} | ${cell(name, "floor")} | ` +
-      `${ratio(ns(name, "cockatiel"), best)} | ${ratio(ns(name, "opossum"), best)} |`,
+    `| ${name} | ${cell(name, "wasm")} | ${cell(name, "js")} | ${ratio(name, "wasm", name, ["js"])} | ` +
+      `${cell(name, "wasm, both alive")} | ${cell(name, "js, both alive")} | ${cell(name, "cockatiel")} | ` +
+      `${cell(name, "opossum")} | ${cell(name, "opossum (timeout off)")} | ${cell(name, "floor")} | ` +
+      `${ratio(name, "cockatiel", name, ["wasm", "js"])} | ${ratio(name, "opossum", name, ["wasm", "js"])} |`,
   );
 }
 out();
 out(
   "The incumbents have no synchronous API, so rows 1 and the synchronous rows of 3 and 4 are breakerbox only. " +
-    "Ratios in the last two columns are the incumbent's time over breakerbox's: above 1× means breakerbox is faster. " +
-    "opossum's keyed row is left out: each opossum breaker holds two timers (see idle CPU below).",
+    "In the last two columns above 1× means breakerbox is faster. opossum's keyed row is left out: each " +
+    "opossum breaker holds two timers (see idle CPU below).",
 );
-const floor = ns("2 await do(asyncFn)", "floor");
-const best2 = Math.min(ns("2 await do(asyncFn)", "wasm"), ns("2 await do(asyncFn)", "js"));
-out(`Awaited do() is ${(best2 / floor).toFixed(2)}× the \`await fn()\` floor.`);
+const awaited = "2 await do(asyncFn)";
+out(
+  `Awaited do() is ${ratio(awaited, "js", awaited, ["floor"])} (js) and ${ratio(awaited, "wasm", awaited, ["floor"])} ` +
+    "(wasm) the `await fn()` floor.",
+);
 out();
 
 // ── Shared boxes ──────────────────────────────────────────────────────────────────────────────
 out(
-  "A box shared by threads (`SharedBreakerBox`), used by one thread: a success on an adaptive breaker in the current bucket or a closed " +
-    "three-state one is one compare-and-swap on the slot's lock word; every other settlement goes to the core under the slot's lock. " +
-    "ns per operation, and the cost over the same operation on a box of one thread (rows 1 and 4 above):",
+  "A box shared by threads (`SharedBreakerBox`), used by one thread: a success on an adaptive breaker in the " +
+    "current bucket or a closed three-state one is one compare-and-swap on the slot's lock word; every other " +
+    "settlement goes to the core under the slot's lock. The cost is over the same operation on a box of one thread:",
 );
 out();
 out(
@@ -166,8 +201,9 @@ out(
 out("|---|---|---|---|---|---|");
 for (const [sharedName, plainName] of w.SHARED_PAIRS) {
   out(
-    `| ${sharedName} | ${cell(sharedName, "wasm")} | ${cell(sharedName, "js")} | ${ratio(ns(sharedName, "wasm"), ns(sharedName, "js"))} | ` +
-      `${ratio(ns(sharedName, "wasm"), ns(plainName, "wasm"))} | ${ratio(ns(sharedName, "js"), ns(plainName, "js"))} |`,
+    `| ${sharedName} | ${cell(sharedName, "wasm")} | ${cell(sharedName, "js")} | ` +
+      `${ratio(sharedName, "wasm", sharedName, ["js"])} | ${ratio(sharedName, "wasm", plainName, ["wasm"])} | ` +
+      `${ratio(sharedName, "js", plainName, ["js"])} |`,
   );
 }
 out();
@@ -176,8 +212,8 @@ out();
   const ops = quick ? 200_000 : 4_000_000;
   const rows = [];
   for (const engine of ["wasm", "js"]) {
-    // Paired: each round times 1 then 2 workers back to back, so a ratio is taken within one stretch
-    // of this shared machine's weather; the table gives the medians of the throughputs and of the ratios.
+    // Paired: each round times 1 then 2 workers back to back, so a ratio is taken within one
+    // stretch of this shared machine's weather.
     const paired = async (shared, batch = 1) => {
       const ones = [];
       const twos = [];
@@ -189,25 +225,26 @@ out();
         twos.push(two);
         ratios.push(two / one);
       }
-      const median = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1];
       return [median(ones), median(twos), median(ratios)];
     };
-    const [one, two, ratio] = await paired(true);
-    const [oneBatched, twoBatched, ratioBatched] = await paired(true, BATCH);
-    const [oneApart, apart, ratioApart] = await paired(false);
+    const [one, two, r] = await paired(true);
+    const [oneBatched, twoBatched, rBatched] = await paired(true, BATCH);
+    const [oneApart, apart, rApart] = await paired(false);
     const mps = (x) => `${(x / 1e6).toFixed(2)} M/s`;
     rows.push(
-      `| ${engine} | ${mps(one)} | ${mps(two)} | ${ratio.toFixed(2)}× | ${mps(oneBatched)} | ${mps(twoBatched)} | ` +
-        `${ratioBatched.toFixed(2)}× | ${mps(oneApart)} | ${mps(apart)} | ${ratioApart.toFixed(2)}× |`,
+      `| ${engine} | ${mps(one)} | ${mps(two)} | ${r.toFixed(2)}× | ${mps(oneBatched)} | ${mps(twoBatched)} | ` +
+        `${rBatched.toFixed(2)}× | ${mps(oneApart)} | ${mps(apart)} | ${rApart.toFixed(2)}× |`,
     );
   }
   out(
-    `Worker threads, each doing ${ops.toLocaleString("en")} tryAcquire + accept pairs round-robin over the same 4 keys of one shared box ` +
-      `(operations per second over the wall time; medians of ${quick ? 1 : 7} rounds, each timing 1 then 2 workers; ${cpus().length} cores):`,
+    `Worker threads, each doing ${ops.toLocaleString("en")} tryAcquire + accept pairs round-robin over the same 4 keys ` +
+      `of one shared box (operations per second over the wall time; medians of ${quick ? 1 : 7} rounds, each timing ` +
+      `1 then 2 workers; ${cpus().length} cores):`,
   );
   out();
   out(
-    `| engine | 1 worker | 2 workers, same keys | 2 / 1 | successBatch ${BATCH}: 1 worker | 2 workers | 2 / 1 | no sharing (a box each): 1 worker | 2 workers | 2 / 1 |`,
+    `| engine | 1 worker | 2 workers, same keys | 2 / 1 | successBatch ${BATCH}: 1 worker | 2 workers | 2 / 1 | ` +
+      "no sharing (a box each): 1 worker | 2 workers | 2 / 1 |",
   );
   out("|---|---|---|---|---|---|---|---|---|---|");
   for (const row of rows) out(row);
@@ -215,6 +252,7 @@ out();
 }
 
 // ── Creation, memory, idle CPU ─────────────────────────────────────────────────────────────────
+const creations = [];
 out(
   "| breakers created | subject | policy | time | core memory / breaker | JS heap / breaker | idle CPU holding them |",
 );
@@ -244,13 +282,8 @@ const plan = quick
       [1_000_000, "cockatiel"],
     ];
 for (const [count, subject, policy] of plan) {
-  const r = await w.creation(
-    subject,
-    count,
-    gc,
-    count <= 100_000 && policy !== consecutive && policy !== ratioPolicy ? idleMs : 0,
-    policy,
-  );
+  const idle = count <= 100_000 && policy === adaptive ? idleMs : 0;
+  const r = await w.creation(subject, count, gc, idle, policy);
   const ours = subject === "wasm" || subject === "js";
   const label = ours ? `breakerbox ${subject}` : subject;
   const policyLabel = ours
@@ -258,47 +291,101 @@ for (const [count, subject, policy] of plan) {
     : subject === "cockatiel"
       ? "consecutive failures"
       : "opossum's rolling window";
+  creations.push({ count, subject, policy: policyLabel, ms: r.ms, heapBytes: r.heapBytes });
   out(
-    `| ${count.toLocaleString("en")} | ${label} | ${policyLabel} | ${r.ms.toFixed(0)} ms | ${ours ? `${r.coreBytes.toFixed(0)} B` : "—"} | ` +
-      `${r.heapBytes.toFixed(0)} B | ${r.idleCpu === undefined ? "—" : `${(r.idleCpu * 100).toFixed(1)} %`} |`,
+    `| ${count.toLocaleString("en")} | ${label} | ${policyLabel} | ${r.ms.toFixed(0)} ms | ` +
+      `${ours ? `${r.coreBytes.toFixed(0)} B` : "—"} | ${r.heapBytes.toFixed(0)} B | ` +
+      `${r.idleCpu === undefined ? "—" : `${(r.idleCpu * 100).toFixed(1)} %`} |`,
   );
   gc();
 }
 out();
 out("Core memory per breaker is the slot; a box adds 32 KiB once for its header and policy table.");
 out();
+const sweeps = {};
 {
   const count = quick ? 20_000 : 1_000_000;
-  const wasm = w.timeSweeps("wasm", count);
+  sweeps.wasm = w.timeSweeps("wasm", count);
   gc();
-  const js = w.timeSweeps("js", count);
+  sweeps.js = w.timeSweeps("js", count);
   gc();
   out(
-    `Sweeps over ${count.toLocaleString("en")} breakers, one run each: box.dropping() ${wasm.dropping.toFixed(0)} ms (wasm) / ` +
-      `${js.dropping.toFixed(0)} ms (js); box.forEachStats() ${wasm.stats.toFixed(0)} ms / ${js.stats.toFixed(0)} ms.`,
+    `Sweeps over ${count.toLocaleString("en")} breakers, one run each: box.dropping() ${sweeps.wasm.dropping.toFixed(0)} ms ` +
+      `(wasm) / ${sweeps.js.dropping.toFixed(0)} ms (js); box.forEachStats() ${sweeps.wasm.stats.toFixed(0)} ms / ` +
+      `${sweeps.js.stats.toFixed(0)} ms.`,
   );
   out();
 }
 const calls = quick ? 1e5 : 2e7;
 out(
-  `Default clock: one real clock read per ${w.callsPerClockRead(calls).toFixed(0)} calls over ${calls.toLocaleString("en")} allow+accept pairs in one synchronous loop.`,
+  `Default clock: one real clock read per ${w.callsPerClockRead(calls).toFixed(0)} calls over ` +
+    `${calls.toLocaleString("en")} allow+accept pairs in one synchronous loop.`,
 );
+out();
+
+// ── A rerun: how far the medians moved since the previous run ────────────────────────────────────
+const suffix = args.as ? `-${args.as}` : "";
+const jsonUrl = new URL(`./RESULTS${suffix}.json`, import.meta.url);
+const medians = Object.fromEntries([...samples].map(([id, xs]) => [id, median(xs)]));
+if (existsSync(jsonUrl)) {
+  const before = JSON.parse(readFileSync(jsonUrl, "utf8")).medians ?? {};
+  const moves = Object.keys(medians)
+    .filter((id) => before[id] > 0 && id.startsWith("1 "))
+    .map((id) => Math.abs(medians[id] / before[id] - 1));
+  if (moves.length > 0) {
+    out(
+      `A rerun moved: the synchronous rows (1) moved by a median of ${(median(moves) * 100).toFixed(0)} % and at most ` +
+        `${(Math.max(...moves) * 100).toFixed(0)} % since the previous run recorded in RESULTS${suffix}.json.`,
+    );
+    out();
+  }
+}
 
 if (!quick) {
   const text = lines.join("\n");
-  const suffix = as ? `-${as}` : "";
   writeFileSync(
     new URL(`./RESULTS${suffix}.md`, import.meta.url),
-    `# Benchmark results${as ? ` (${as})` : ""}\n\n${text}\n`,
+    `# Benchmark results${args.as ? ` (${args.as})` : ""}\n\n${text}\n`,
   );
+  writeFileSync(
+    jsonUrl,
+    `${JSON.stringify({ when, node: process.version, rounds, medians, creations, sweeps }, null, 1)}\n`,
+  );
+  // The README carries a short summary; the full tables stay in bench/RESULTS.md.
+  const pair = "1 sync: tryAcquire + accept (zero-allocation)";
+  const pairTs = "1 sync: three-state, consecutive failures: tryAcquire + accept";
+  const keyed = "4 10k keys: get(randomKey) + tryAcquire + accept";
+  const best = (name) =>
+    Math.min(
+      ns(name, "wasm") ?? Number.POSITIVE_INFINITY,
+      ns(name, "js") ?? Number.POSITIVE_INFINITY,
+    );
+  const created = (count, subject) =>
+    creations.find(
+      (c) => c.count === count && c.subject === subject && !c.policy.startsWith("three"),
+    );
+  const summary = [
+    `Run ${when} UTC, Node ${process.version}, ${rounds} rounds (full tables: [bench/RESULTS${suffix}.md](bench/RESULTS${suffix}.md)).`,
+    "",
+    "| figure | breakerbox | incumbent |",
+    "|---|---|---|",
+    `| tryAcquire + accept, adaptive / three-state (ns per pair, faster engine) | ${fmt(best(pair))} / ${fmt(best(pairTs))} | — |`,
+    `| the same, both engines alive in one process (wasm / js) | ${fmt(ns(pair, "wasm, both alive"))} / ${fmt(ns(pair, "js, both alive"))} | — |`,
+    `| 10k random keys: get + tryAcquire + accept (ns) | ${fmt(best(keyed))} | — |`,
+    `| await do(asyncFn) (ns) | ${fmt(best(awaited))} | cockatiel ${fmt(ns(awaited, "cockatiel"))}, opossum ${fmt(ns(awaited, "opossum"))} |`,
+    `| create 100,000 keyed breakers (ms, adaptive, wasm) | ${created(100_000, "wasm")?.ms.toFixed(0) ?? "—"} | cockatiel ${created(100_000, "cockatiel")?.ms.toFixed(0) ?? "—"} |`,
+    `| JS heap per keyed breaker (B) | ${created(100_000, "wasm")?.heapBytes.toFixed(0) ?? "—"} | cockatiel ${created(100_000, "cockatiel")?.heapBytes.toFixed(0) ?? "—"} |`,
+    `| box.forEachStats() over 1,000,000 breakers (ms, wasm / js) | ${sweeps.wasm.stats.toFixed(0)} / ${sweeps.js.stats.toFixed(0)} | — |`,
+  ].join("\n");
   const readmeUrl = new URL("../README.md", import.meta.url);
   const readme = readFileSync(readmeUrl, "utf8");
   const start = `<!-- bench${suffix}:start -->`;
   const end = `<!-- bench${suffix}:end -->`;
   if (readme.includes(start) && readme.includes(end)) {
-    const before = readme.slice(0, readme.indexOf(start) + start.length);
-    const after = readme.slice(readme.indexOf(end));
-    writeFileSync(readmeUrl, `${before}\n${text}\n${after}`);
+    const head = readme.slice(0, readme.indexOf(start) + start.length);
+    writeFileSync(readmeUrl, `${head}\n${summary}\n${readme.slice(readme.indexOf(end))}`);
   }
-  console.log(`\nwrote bench/RESULTS${suffix}.md and the tables in README.md`);
+  console.log(
+    `\nwrote bench/RESULTS${suffix}.md, bench/RESULTS${suffix}.json and the summary in README.md`,
+  );
 }

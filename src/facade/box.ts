@@ -2,7 +2,6 @@
 // key map, a store and an engine, handed to it (`BoxParts`): the same class serves a box of one
 // thread and a box shared by threads (./shared-box.ts), which differ only in those parts.
 
-import { SLOTS_OFFSET } from "../core/layout.js";
 import type { EngineName, SlotStats } from "../core/types.js";
 import { statsSlot } from "../core/views.js";
 import { createLocalStore } from "../store/local-space.js";
@@ -64,8 +63,7 @@ function localParts(options: BreakerBoxOptions | undefined): BoxParts {
     maxKeys === undefined ? Number.POSITIVE_INFINITY : checkInteger("maxKeys", maxKeys, 1, 2 ** 32);
   const bytes =
     maxBytes === undefined ? MAX_BYTES : checkInteger("maxBytes", maxBytes, 65536, MAX_BYTES);
-  const initial = Math.min(64 * 1024, bytes - SLOTS_OFFSET);
-  const store = createLocalStore(checked.engine, checked.now, checked.seed, initial, bytes);
+  const store = createLocalStore(checked.engine, checked.now, checked.seed, 64 * 1024, bytes);
   const breakers = new Map<string, Breaker>();
   const context = new BoxContext(store, checked.onDrop, checked.dropReportMs);
   return new BoxParts(

@@ -108,10 +108,13 @@ export class Breaker {
   /** Settles a token as a success. Stale, doubled or foreign tokens do nothing. */
   accept(token: number, durationMs?: number): void {
     if (durationMs !== undefined) checkDuration(durationMs);
-    const permits = this.#context.permits;
-    if (!this.#released && permits.redeem(token, this.#slot)) {
-      this.#settle(permits.generation, OUTCOME_SUCCESS, permits.issuedAt, durationMs);
-    }
+    const context = this.#context;
+    const permits = context.permits;
+    if (this.#released || !permits.redeem(token, this.#slot)) return;
+    const store = context.store;
+    const duration = durationMs ?? (this.#timed ? store.now() - permits.issuedAt : Number.NaN);
+    const code = settle(store, this.#slot, permits.generation, OUTCOME_SUCCESS, duration);
+    if ((code & CHANGED) !== 0) this.#changed(code);
   }
 
   /**

@@ -23,7 +23,24 @@ export class Permits {
 
   /** A new outstanding token for `slot`, whose generation is `generation`, issued at `issuedAt`. */
   issue(slot: number, generation: number, issuedAt: number): number {
-    let token = (this.sequence + 1) & TOKEN_MASK || 1;
+    const token = (this.sequence + 1) & TOKEN_MASK || 1;
+    const place = token & this.mask;
+    if (this.live[place] !== 0) return this.issueAfterCollision(slot, generation, issuedAt, token);
+    this.sequence = token;
+    this.live[place] = token;
+    this.owners[place] = slot * 65536 + generation;
+    this.issued[place] = issuedAt;
+    return token;
+  }
+
+  /** issue() when the token's place is taken: kept apart so that issue() stays small enough to inline. */
+  private issueAfterCollision(
+    slot: number,
+    generation: number,
+    issuedAt: number,
+    first: number,
+  ): number {
+    let token = first;
     let place = token & this.mask;
     while (this.live[place] !== 0) {
       if (this.live[place] === token)

@@ -4,7 +4,6 @@
 import {
   LAYOUT_VERSION,
   RECOVERY_FAST,
-  SLOT_ALIGN,
   TRIP_CONSECUTIVE,
   TRIP_FAILURE_COUNT,
   TRIP_FAILURE_RATIO,
@@ -12,7 +11,7 @@ import {
   WINDOW_TIME,
 } from "../core/layout.js";
 import type { Policy } from "../core/types.js";
-import { readSlot, snapshotSize, writeSlot } from "../store/slot-io.js";
+import { fitsSlot, readSlot, snapshotSize, writeSlot } from "../store/slot-io.js";
 import type { Store } from "../store/store.js";
 import { checkPolicy } from "./check-options.js";
 import type { PolicyOptions } from "./options.js";
@@ -137,9 +136,7 @@ export function checkSnapshot(value: unknown): { snapshot: BreakerSnapshot; poli
 export function restoreSnapshot(store: Store, slot: number, snapshot: BreakerSnapshot): void {
   const bytes = decode(snapshot.slot);
   const size = snapshotSize(store, slot);
-  // A shared box's slots are longer by a lock word, and so padded otherwise: the bytes past the
-  // policy's own are zero either way.
-  if (Math.abs(bytes.length - size) >= SLOT_ALIGN) {
+  if (!fitsSlot(bytes.length, size)) {
     throw new RangeError(
       `initialState.slot has ${bytes.length} bytes; its policy's slots have ${size}`,
     );

@@ -24,6 +24,7 @@ import {
   MODE_FORCED_OPEN,
   MODE_NORMAL,
   OUTCOME_SUCCESS,
+  PENDING_LIMIT,
   POLICY_FORCE_PASS_MS,
   POLICY_OUTAGE_BUCKETS,
   POLICY_PROTECTION,
@@ -60,6 +61,11 @@ export function decide(store: Store, slot: number): number {
   ) {
     return DECISION_PASS;
   }
+  return decideByCore(store, slot, flags);
+}
+
+/** decide() when the memory alone cannot pass the call (kept apart: decide() stays inlinable). */
+function decideByCore(store: Store, slot: number, flags: number): number {
   const now = store.now();
   if ((flags & FLAG_THREE_STATE) !== 0) {
     if (rejectsAsIs(store, slot, now)) return DECISION_DROP;
@@ -131,10 +137,21 @@ export function settle(
     store.u32[(slot + SLOT_BUCKET) >>> 2] === store.currentBucket(policy)
   ) {
     const pending = store.u8[slot + SLOT_PENDING];
-    if (pending < store.pendingLimit) {
+    if (pending < PENDING_LIMIT) {
       store.u8[slot + SLOT_PENDING] = pending + 1;
       return 0;
     }
   }
+  return settleByCore(store, slot, generation, outcome, durationMs);
+}
+
+/** settle() when the memory alone cannot count it (kept apart: settle() stays inlinable). */
+function settleByCore(
+  store: Store,
+  slot: number,
+  generation: number,
+  outcome: number,
+  durationMs: number,
+): number {
   return store.core.record(slot, generation, outcome, durationMs, store.now());
 }

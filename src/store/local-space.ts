@@ -78,7 +78,7 @@ export class LocalSpace implements Space {
   }
 }
 
-/** A box of one thread's store: `initialSlotBytes` of slots to start with, at most `maxBytes` in all. */
+/** A box of one thread's store: room for `initialSlotBytes` of slots (within `maxBytes`) to start with. */
 export function createLocalStore(
   choice: EngineChoice,
   clock: (() => number) | undefined,
@@ -87,7 +87,7 @@ export function createLocalStore(
   maxBytes: number,
 ): Store {
   const store = new Store(
-    chooseEngine(choice, SLOTS_OFFSET + initialSlotBytes),
+    chooseEngine(choice, Math.min(SLOTS_OFFSET + initialSlotBytes, maxBytes)),
     new LocalSpace(),
     clock,
     seed,

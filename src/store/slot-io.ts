@@ -3,6 +3,7 @@
 import {
   FLAG_FREE,
   KIND_ADAPTIVE,
+  SLOT_ALIGN,
   SLOT_BUCKET,
   SLOT_FLAGS,
   SLOT_GEN,
@@ -46,6 +47,15 @@ export function statsAt(store: Store, records: Float64Array, index: number): Slo
 /** Bytes of a slot a snapshot holds: all of it but a shared box's lock word. */
 export function snapshotSize(store: Store, slot: number): number {
   return store.slotSize(store.u8[slot + SLOT_POLICY]) - store.lockBytes;
+}
+
+/**
+ * Whether a snapshot of `length` bytes fits a slot whose snapshot size is `size`: a shared box's
+ * slots are longer by a lock word, and so padded otherwise; the bytes past the policy's own are
+ * zero either way, so snapshots travel between shared and unshared boxes.
+ */
+export function fitsSlot(length: number, size: number): boolean {
+  return Math.abs(length - size) < SLOT_ALIGN;
 }
 
 /** A copy of a slot's bytes, brought up to `now` first (no state change). */

@@ -151,15 +151,25 @@ export class Store {
     if (this.clock === undefined) {
       const reading = tick();
       if (reading === this.lastTick && policy === this.lastPolicy) return this.lastBucket;
-      this.lastTick = reading;
-      this.lastPolicy = policy;
-      if (this.bucketTick[policy] !== reading) {
-        this.bucketTick[policy] = reading;
-        this.bucketCurrent[policy] = bucketAt(this, recordAt(policy), this.clamp(lastReading()));
-      }
-      this.lastBucket = this.bucketCurrent[policy];
-      return this.lastBucket;
+      return this.bucketOfReading(policy, reading);
     }
+    return this.bucketOfTime(policy);
+  }
+
+  /** currentBucket() with the default clock, for a new reading or another policy. */
+  private bucketOfReading(policy: number, reading: number): number {
+    this.lastTick = reading;
+    this.lastPolicy = policy;
+    if (this.bucketTick[policy] !== reading) {
+      this.bucketTick[policy] = reading;
+      this.bucketCurrent[policy] = bucketAt(this, recordAt(policy), this.clamp(lastReading()));
+    }
+    this.lastBucket = this.bucketCurrent[policy];
+    return this.lastBucket;
+  }
+
+  /** currentBucket() with a user clock: once per distinct time it returns. */
+  private bucketOfTime(policy: number): number {
     const now = this.now();
     if (this.bucketTime[policy] !== now) {
       this.bucketTime[policy] = now;
