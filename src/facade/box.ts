@@ -10,7 +10,7 @@ import { MAX_BYTES } from "../store/store.js";
 import { Breaker } from "./breaker.js";
 import { checkInteger } from "./check.js";
 import { checkBreakerOptions, checkPolicy } from "./check-options.js";
-import { BoxContext, Placement } from "./context.js";
+import { BoxContext } from "./context.js";
 import type { DoOptions } from "./do.js";
 import { internals } from "./internals.js";
 import { type Keys, LocalKeys } from "./keys.js";
@@ -127,7 +127,7 @@ export class BreakerBox {
   ): Breaker {
     const store = this.#context.store;
     let slot = this.#keys.find(key);
-    let reasons: readonly unknown[] = [];
+    let reasons: readonly unknown[] | undefined;
     if (slot === 0) {
       // Everything that can throw on bad options does so before the key map changes.
       const initial = takeInitialState("breaker options", options);
@@ -144,8 +144,7 @@ export class BreakerBox {
       slot = Math.abs(made);
       if (made < 0 && snapshot !== undefined) reasons = snapshot.reasons;
     }
-    store.policies.sync(store); // the slot may run a policy another thread added
-    const breaker = new Breaker(new Placement(this.#context, slot, key, reasons));
+    const breaker = new Breaker(this.#context, slot, key, reasons);
     this.#breakers.set(key, breaker);
     this.#keys.added(breaker);
     return breaker;

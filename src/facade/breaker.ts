@@ -15,7 +15,7 @@ import {
 } from "../core/layout.js";
 import type { BreakerCounts, BreakerState, EngineName } from "../core/types.js";
 import { decide, settle } from "../store/hot-path.js";
-import { type BoxContext, Placement, standalone } from "./context.js";
+import { BoxContext, standalone } from "./context.js";
 import * as control from "./control.js";
 import {
   checkDuration,
@@ -57,14 +57,26 @@ export class Breaker {
   #extra: Extra | undefined = undefined;
 
   constructor(options?: BreakerOptions & { initialState?: BreakerSnapshot });
-  /** @internal A breaker on a box's slot (BreakerBox makes these). */
-  constructor(placement: Placement);
-  constructor(options?: (BreakerOptions & { initialState?: BreakerSnapshot }) | Placement) {
-    const placement = options instanceof Placement ? options : standalone(options);
-    this.#context = placement.context;
-    this.#slot = placement.slot;
-    this.key = placement.key;
-    for (const reason of placement.reasons) this.#more().remember(String(reason));
+  /** @internal A breaker on slot `slot` of a box (BreakerBox makes these), with restored reasons. */
+  constructor(context: BoxContext, slot: number, key: string, reasons?: readonly unknown[]);
+  constructor(
+    options?: (BreakerOptions & { initialState?: BreakerSnapshot }) | BoxContext,
+    slot?: number,
+    key?: string,
+    reasons?: readonly unknown[],
+  ) {
+    if (options instanceof BoxContext) {
+      this.#context = options;
+      this.#slot = slot as number;
+      this.key = key;
+    } else {
+      const own = standalone(options);
+      this.#context = own.context;
+      this.#slot = own.slot;
+      this.key = undefined;
+      reasons = own.reasons;
+    }
+    if (reasons !== undefined) for (const reason of reasons) this.#more().remember(String(reason));
     this.#timed = this.#context.store.timesCalls(this.#slot);
   }
 

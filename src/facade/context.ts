@@ -1,6 +1,6 @@
 // What every breaker of one box shares: the store, the permit table and the drop reporter. A box
 // (or a standalone breaker's own box of one) makes one and hands it to each breaker it makes,
-// with the breaker's placement.
+// with the breaker's slot.
 
 import { createLocalStore } from "../store/local-space.js";
 import { MAX_BYTES, type Store } from "../store/store.js";
@@ -27,23 +27,17 @@ export class BoxContext {
   }
 }
 
-/** Where a breaker lives: its box's context, its slot, its key, and reasons a snapshot restored. */
-export class Placement {
-  constructor(
-    readonly context: BoxContext,
-    readonly slot: number,
-    readonly key: string | undefined,
-    readonly reasons: readonly unknown[] = [],
-  ) {}
-}
-
-/** A standalone breaker's placement: a box of one slot of its own, restored from a snapshot if given. */
-export function standalone(options: unknown): Placement {
+/** A standalone breaker's box of one slot, restored from a snapshot if given (with its reasons). */
+export function standalone(options: unknown): {
+  context: BoxContext;
+  slot: number;
+  reasons: readonly unknown[] | undefined;
+} {
   const initial = takeInitialState("Breaker options", options);
   const checked = checkBreakerOptions("Breaker options", initial.rest);
   const store = createLocalStore(checked.engine, checked.now, checked.seed, 1024, MAX_BYTES);
   const slot = store.allocate(store.policy(initial.policy ?? checked.policy));
   if (initial.snapshot !== undefined) restoreSnapshot(store, slot, initial.snapshot);
   const context = new BoxContext(store, checked.onDrop, checked.dropReportMs);
-  return new Placement(context, slot, undefined, initial.snapshot?.reasons);
+  return { context, slot, reasons: initial.snapshot?.reasons };
 }

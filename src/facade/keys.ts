@@ -142,7 +142,9 @@ export class SharedKeys implements Keys {
   }
 
   find(key: string): number {
-    return findKey(this.store, key);
+    const slot = findKey(this.store, key);
+    if (slot !== 0) this.store.policies.sync(this.store); // it may run a policy another thread added
+    return slot;
   }
 
   make(key: string, index: number, prepare: (slot: number) => void): number {
