@@ -14,7 +14,6 @@ import {
   KIND_ADAPTIVE,
   LAYOUT_VERSION,
   MODE_NORMAL,
-  PENDING_LIMIT,
   SLOT_POLICY,
   STATE_CLOSED,
   STATS_RECORD_SIZE,
@@ -80,8 +79,6 @@ export class Store {
   f64!: Float64Array;
   readonly space: Space;
   readonly lockBytes: number;
-  /** Successes the hot path may count in a slot's `pending` (none in a shared box: its lock word). */
-  readonly pendingLimit: number;
   readonly policies: PolicyTable;
   /** The most memory the store may take, in bytes. */
   maxBytes: number;
@@ -110,7 +107,6 @@ export class Store {
     this.core = engine.core;
     this.space = space;
     this.lockBytes = space.lockBytes;
-    this.pendingLimit = space.lockBytes === 0 ? PENDING_LIMIT : 0;
     this.policies = new PolicyTable();
     this.maxBytes = maxBytes;
     this.batch = undefined;
@@ -275,10 +271,6 @@ export class Store {
     return this.space.slotsEnd(this);
   }
 
-  /** Bytes of memory reserved (the engine's buffer). */
-  get bytesReserved(): number {
-    return this.buffer.byteLength;
-  }
 
   // ── What a slot says (core views) ─────────────────────────────────────────────────────────────
 
