@@ -271,7 +271,6 @@ export class Store {
     return this.space.slotsEnd(this);
   }
 
-
   // ── What a slot says (core views) ─────────────────────────────────────────────────────────────
 
   /** Generation of a slot, which its permits carry. */
