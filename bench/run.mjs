@@ -327,7 +327,7 @@ out();
 const suffix = args.as ? `-${args.as}` : "";
 const jsonUrl = new URL(`./RESULTS${suffix}.json`, import.meta.url);
 const medians = Object.fromEntries([...samples].map(([id, xs]) => [id, median(xs)]));
-if (existsSync(jsonUrl)) {
+if (!quick && existsSync(jsonUrl)) {
   const before = JSON.parse(readFileSync(jsonUrl, "utf8")).medians ?? {};
   const moves = Object.keys(medians)
     .filter((id) => before[id] > 0 && id.startsWith("1 "))

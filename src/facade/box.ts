@@ -193,13 +193,14 @@ export class BreakerBox {
     const breakers = this.#breakers;
     sweepStats(store, (records, count) => {
       for (let i = 0; i < count; i++) {
-        const key = bySlot.get(statsSlot(records, i));
-        if (key === undefined) continue; // made since the key map was built
+        const entry = bySlot.get(statsSlot(records, i));
+        if (entry === undefined) continue; // made since the key map was built
+        // A local box maps a slot to its Breaker, a shared box to its key (this thread may hold none).
+        const breaker = typeof entry === "string" ? breakers.get(entry) : entry;
         const stats = statsAt(store, records, i) as Omit<KeyedStats, "key">;
-        const breaker = breakers.get(key);
         stats.reasons =
           breaker === undefined ? [] : (internals.extra(breaker)?.recentReasons() ?? []);
-        visit(key, stats);
+        visit(typeof entry === "string" ? entry : (entry.key as string), stats);
       }
     });
   }

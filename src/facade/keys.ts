@@ -23,14 +23,14 @@ export interface Keys {
   added(breaker: Breaker): void;
   delete(key: string): boolean;
   keys(): IterableIterator<string>;
-  /** Key by slot address, for sweeps. */
-  bySlot(): Map<number, string>;
+  /** By slot address, for sweeps: the Breaker (a local box), or the key (a shared box). */
+  bySlot(): Map<number, Breaker | string>;
 }
 
 /** A box of one thread's keys: the Breaker objects themselves, with optional eviction. */
 export class LocalKeys implements Keys {
-  /** Key by slot, built by the first sweep and dropped on any change. */
-  #bySlot: Map<number, string> | undefined = undefined;
+  /** Breaker by slot, built by the first sweep and dropped on any change. */
+  #bySlot: Map<number, Breaker> | undefined = undefined;
   /** With maxKeys: the CLOCK of breakers (their places), its hand, and the free places. */
   readonly #clock: (Breaker | null)[] = [];
   #hand = 0;
@@ -112,11 +112,11 @@ export class LocalKeys implements Keys {
     return this.breakers.keys();
   }
 
-  bySlot(): Map<number, string> {
+  bySlot(): Map<number, Breaker> {
     if (this.#bySlot === undefined) {
       this.#bySlot = new Map();
       for (const breaker of this.breakers.values())
-        this.#bySlot.set(internals.slotOf(breaker), breaker.key as string);
+        this.#bySlot.set(internals.slotOf(breaker), breaker);
     }
     return this.#bySlot;
   }
