@@ -63,6 +63,38 @@ describe.each(engines)("BreakerBox on the %s engine", (engine) => {
     expect(() => box.get("bad", { seed: 1 } as never)).toThrow('unknown option "seed"');
   });
 
+  it("handles are views: two handles of one key share state, listeners and reasons; a delete retires both", () => {
+    const box = new BreakerBox({ engine, policy: "three-state" });
+    const first = box.get("a");
+    // More breakers than the handle cache holds, so that "a"'s cached handle is replaced.
+    for (let i = 0; i < 40_000; i++) box.get(`k${i}`);
+    const second = box.get("a");
+    expect(second).not.toBe(first);
+    const seen: string[] = [];
+    first.onStateChange(({ to }) => seen.push(to));
+    second.forceOpen();
+    expect(first.state).toBe("forced-open");
+    expect(seen).toEqual(["forced-open"]);
+    first.forceClose();
+    expect(second.state).toBe("closed");
+    expect(seen).toEqual(["forced-open", "closed"]);
+    second.reject(second.tryAcquire(), "through the second");
+    expect(first.stats().reasons).toEqual(["through the second"]);
+    expect(first.counts.failures).toBe(1);
+    const token = first.tryAcquire();
+    second.accept(token); // a token is the breaker's, whichever handle settles it
+    expect(first.counts.successes).toBe(1);
+    expect(box.get("a")).toBe(second); // the cached handle, while it stays in the cache
+    box.delete("a");
+    expect(() => first.tryAcquire()).toThrow(/deleted from its box/);
+    expect(() => second.state).toThrow(/deleted from its box/);
+    const fresh = box.get("a");
+    expect(fresh.stats()).toMatchObject({ requests: 0, reasons: [] });
+    // Handles of the deleted breaker touch nothing of the new one in its place.
+    expect(() => second.forceOpen()).toThrow(/deleted from its box/);
+    expect(fresh.state).toBe("closed");
+  });
+
   it("delete() frees the slot; the old breaker refuses use; the key starts afresh", () => {
     const clock = new ManualClock();
     const box = new BreakerBox({ engine, now: clock.now });

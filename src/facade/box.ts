@@ -12,7 +12,6 @@ import { checkInteger } from "./check.js";
 import { checkBreakerOptions, checkPolicy } from "./check-options.js";
 import { BoxContext } from "./context.js";
 import type { DoOptions } from "./do.js";
-import { internals } from "./internals.js";
 import { type Keys, LocalKeys } from "./keys.js";
 import type { BreakerOptions, PolicyOptions } from "./options.js";
 import { type BreakerSnapshot, restoreSnapshot, takeInitialState } from "./snapshot.js";
@@ -48,10 +47,13 @@ export class BoxParts {
     readonly context: BoxContext,
     readonly defaultPolicy: number,
     readonly keys: Keys,
-    /** This thread's Breaker objects, by key. */
-    readonly breakers: Map<string, Breaker>,
+    /** This thread's ordinal of each key it has met (the keys' map of a box of one thread). */
+    readonly ordinals: Map<string, number>,
   ) {}
 }
+
+/** Handles a box keeps for reuse, at most (a direct-mapped cache by ordinal). */
+const HANDLE_CACHE = 16384;
 
 /** The parts of a box of one thread, from its options. */
 function localParts(options: BreakerBoxOptions | undefined): BoxParts {
@@ -64,21 +66,25 @@ function localParts(options: BreakerBoxOptions | undefined): BoxParts {
   const bytes =
     maxBytes === undefined ? MAX_BYTES : checkInteger("maxBytes", maxBytes, 65536, MAX_BYTES);
   const store = createLocalStore(checked.engine, checked.now, checked.seed, 64 * 1024, bytes);
-  const breakers = new Map<string, Breaker>();
+  const ordinals = new Map<string, number>();
   const context = new BoxContext(store, checked.onDrop, checked.dropReportMs);
-  return new BoxParts(
-    context,
-    store.policy(checked.policy),
-    new LocalKeys(store, breakers, limit),
-    breakers,
-  );
+  const keys = new LocalKeys(store, context, ordinals, limit);
+  return new BoxParts(context, store.policy(checked.policy), keys, ordinals);
 }
 
 export class BreakerBox {
   readonly #context: BoxContext;
   readonly #defaultPolicy: number;
   readonly #keys: Keys;
-  readonly #breakers: Map<string, Breaker>;
+  readonly #ordinals: Map<string, number>;
+  /**
+   * Handles handed out, for reuse: a direct-mapped cache by ordinal, with the ordinal and tenancy
+   * each was made for. A breaker needs no handle to exist (its state is in the store and the
+   * context), so the cache is bounded and grows with the box up to HANDLE_CACHE.
+   */
+  #handles: (Breaker | undefined)[] = new Array(16);
+  #handleOrdinals = new Int32Array(16).fill(-1);
+  #handleTenancy = new Uint32Array(16);
 
   constructor(options?: BreakerBoxOptions);
   /** @internal A box of the given parts (SharedBreakerBox). */
@@ -88,7 +94,7 @@ export class BreakerBox {
     this.#context = parts.context;
     this.#defaultPolicy = parts.defaultPolicy;
     this.#keys = parts.keys;
-    this.#breakers = parts.breakers;
+    this.#ordinals = parts.ordinals;
   }
 
   /** Which engine runs the box: 'wasm' or 'js'. */
@@ -112,23 +118,42 @@ export class BreakerBox {
    * breaker and are ignored for an existing one. Any string is an ordinary key.
    */
   get(key: string, options?: PolicyOptions | { initialState: BreakerSnapshot }): Breaker {
-    const existing = this.#breakers.get(key);
-    if (existing !== undefined) {
-      internals.touch(existing);
-      return existing;
+    const ordinal = this.#ordinals.get(key);
+    if (ordinal !== undefined) {
+      this.#context.marks[ordinal] = 1; // used: a second chance from eviction
+      return this.#handle(ordinal);
     }
     if (typeof key !== "string") throw new TypeError(`key must be a string, got ${typeof key}`);
-    return this.#make(key, options);
+    return this.#handle(this.#make(key, options));
   }
 
+  /** A handle on breaker `ordinal`: the cached one while it is still that breaker's, or a new one. */
+  #handle(ordinal: number): Breaker {
+    const context = this.#context;
+    const at = ordinal & (this.#handleOrdinals.length - 1);
+    const cached = this.#handles[at];
+    if (
+      cached !== undefined &&
+      this.#handleOrdinals[at] === ordinal &&
+      this.#handleTenancy[at] === context.tenancy[ordinal]
+    ) {
+      return cached;
+    }
+    const handle = new Breaker(context, ordinal);
+    this.#handles[at] = handle;
+    this.#handleOrdinals[at] = ordinal;
+    this.#handleTenancy[at] = context.tenancy[ordinal];
+    return handle;
+  }
+
+  /** The ordinal of a breaker for `key`, made now (a shared box: or found, made by another thread). */
   #make(
     key: string,
     options: PolicyOptions | { initialState: BreakerSnapshot } | undefined,
-  ): Breaker {
+  ): number {
     const store = this.#context.store;
-    let slot = this.#keys.find(key);
-    let reasons: readonly unknown[] | undefined;
-    if (slot === 0) {
+    let ordinal = this.#keys.find(key);
+    if (ordinal < 0) {
       // Everything that can throw on bad options does so before the key map changes.
       const initial = takeInitialState("breaker options", options);
       const policy =
@@ -138,16 +163,19 @@ export class BreakerBox {
             ? this.#defaultPolicy
             : store.policy(checkPolicy("breaker options", options));
       const snapshot = initial.snapshot;
-      const made = this.#keys.make(key, policy, (fresh) => {
+      const prepare = (fresh: number) => {
         if (snapshot !== undefined) restoreSnapshot(store, fresh, snapshot);
-      });
-      slot = Math.abs(made);
-      if (made < 0 && snapshot !== undefined) reasons = snapshot.reasons;
+      };
+      ordinal = this.#keys.make(key, policy, prepare, snapshot?.reasons);
     }
-    const breaker = new Breaker(this.#context, slot, key, reasons);
-    this.#breakers.set(key, breaker);
-    this.#keys.added(breaker);
-    return breaker;
+    const size = this.#handleOrdinals.length;
+    if (this.#context.count > size && size < HANDLE_CACHE) {
+      const grown = Math.min(HANDLE_CACHE, Math.max(16, size * 4));
+      this.#handles = new Array(grown);
+      this.#handleOrdinals = new Int32Array(grown).fill(-1);
+      this.#handleTenancy = new Uint32Array(grown);
+    }
+    return ordinal;
   }
 
   /** Whether a breaker exists for `key` (a shared box: made by any thread). */
@@ -189,18 +217,20 @@ export class BreakerBox {
    */
   forEachStats(visit: (key: string, stats: Omit<KeyedStats, "key">) => void): void {
     const bySlot = this.#keys.bySlot();
-    const store = this.#context.store;
-    const breakers = this.#breakers;
+    const context = this.#context;
+    const store = context.store;
     sweepStats(store, (records, count) => {
       for (let i = 0; i < count; i++) {
         const entry = bySlot.get(statsSlot(records, i));
         if (entry === undefined) continue; // made since the key map was built
-        // A local box maps a slot to its Breaker, a shared box to its key (this thread may hold none).
-        const breaker = typeof entry === "string" ? breakers.get(entry) : entry;
+        // A local box maps a slot to its ordinal, a shared box to its key (this thread may have
+        // met it or not).
+        const ordinal = typeof entry === "number" ? entry : this.#ordinals.get(entry);
+        const key = typeof entry === "number" ? (context.keys[entry] as string) : entry;
+        const extra = ordinal === undefined ? undefined : context.extras.get(ordinal);
         const stats = statsAt(store, records, i) as Omit<KeyedStats, "key">;
-        stats.reasons =
-          breaker === undefined ? [] : (internals.extra(breaker)?.recentReasons() ?? []);
-        visit(typeof entry === "string" ? entry : (entry.key as string), stats);
+        stats.reasons = extra?.recentReasons() ?? [];
+        visit(key, stats);
       }
     });
   }

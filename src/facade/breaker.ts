@@ -26,7 +26,7 @@ import {
   SlotPermit,
 } from "./do.js";
 import { type BreakerOpenError, dropError } from "./errors.js";
-import { Extra, type Listener, tellListeners } from "./events.js";
+import { type Extra, type Listener, tellListeners } from "./events.js";
 import { type BreakerInternals, type BreakerStats, internals, releasedError } from "./internals.js";
 import type { BreakerOptions } from "./options.js";
 import { type BreakerSnapshot, takeSnapshot } from "./snapshot.js";
@@ -44,40 +44,38 @@ export type { BreakerCounts, BreakerState, BreakerStats, DoOptions, Permit };
 export class Breaker {
   /** The key in its box; undefined for a standalone breaker. */
   readonly key: string | undefined;
+  /** Its box's context, where what the breaker keeps in JS lives, by its ordinal. */
   readonly #context: BoxContext;
+  readonly #ordinal: number;
   readonly #slot: number;
+  /** Its ordinal's tenancy when this handle was made: another one means the breaker was deleted. */
+  readonly #tenancy: number;
   /** Whether settlements need a duration (the policy counts slow calls). */
   readonly #timed: boolean;
-  #released = false;
-  /** Used (through `get` or a call) since the box last looked for a breaker to evict. */
-  #used = false;
-  /** Its place on the box's eviction clock (-1: the box has no key limit). */
-  #position = -1;
-  /** What only some breakers need (errors, reasons, listeners, drop reports): made on first use. */
-  #extra: Extra | undefined = undefined;
 
   constructor(options?: BreakerOptions & { initialState?: BreakerSnapshot });
-  /** @internal A breaker on slot `slot` of a box (BreakerBox makes these), with restored reasons. */
-  constructor(context: BoxContext, slot: number, key: string, reasons?: readonly unknown[]);
+  /** @internal A handle on breaker `ordinal` of a box (BreakerBox makes these). */
+  constructor(context: BoxContext, ordinal: number);
   constructor(
     options?: (BreakerOptions & { initialState?: BreakerSnapshot }) | BoxContext,
-    slot?: number,
-    key?: string,
-    reasons?: readonly unknown[],
+    ordinal?: number,
   ) {
+    let reasons: readonly unknown[] | undefined;
     if (options instanceof BoxContext) {
       this.#context = options;
-      this.#slot = slot as number;
-      this.key = key;
+      this.#ordinal = ordinal as number;
     } else {
       const own = standalone(options);
       this.#context = own.context;
-      this.#slot = own.slot;
-      this.key = undefined;
+      this.#ordinal = own.ordinal;
       reasons = own.reasons;
     }
+    const context = this.#context;
+    this.key = context.keys[this.#ordinal];
+    this.#slot = context.slots[this.#ordinal];
+    this.#tenancy = context.tenancy[this.#ordinal];
+    this.#timed = context.store.timesCalls(this.#slot);
     if (reasons !== undefined) for (const reason of reasons) this.#more().remember(String(reason));
-    this.#timed = this.#context.store.timesCalls(this.#slot);
   }
 
   /**
@@ -86,7 +84,7 @@ export class Breaker {
    * restores it; the time since the snapshot ages its window.
    */
   toJSON(): BreakerSnapshot {
-    return takeSnapshot(this.#store(), this.#slot, this.#extra?.recentReasons() ?? []);
+    return takeSnapshot(this.#store(), this.#slot, this.#extra()?.recentReasons() ?? []);
   }
 
   /** Which engine runs this breaker: 'wasm' or 'js'. */
@@ -101,9 +99,9 @@ export class Breaker {
 
   /** Zero-allocation admission: a positive token, or 0 when the call must be rejected. */
   tryAcquire(): number {
-    if (this.#released) throw releasedError(this.key);
-    this.#used = true;
     const context = this.#context;
+    if (context.tenancy[this.#ordinal] !== this.#tenancy) throw releasedError(this.key);
+    context.marks[this.#ordinal] = 1;
     const store = context.store;
     const slot = this.#slot;
     const code = decide(store, slot);
@@ -122,7 +120,7 @@ export class Breaker {
     if (durationMs !== undefined) checkDuration(durationMs);
     const context = this.#context;
     const permits = context.permits;
-    if (this.#released || !permits.redeem(token, this.#slot)) return;
+    if (this.#released() || !permits.redeem(token, this.#slot)) return;
     const store = context.store;
     const duration = durationMs ?? (this.#timed ? store.now() - permits.issuedAt : Number.NaN);
     const code = settle(store, this.#slot, permits.generation, OUTCOME_SUCCESS, duration);
@@ -136,7 +134,7 @@ export class Breaker {
   reject(token: number, reason?: string, openForMs?: number): void {
     if (openForMs !== undefined) checkOpenFor(this, openForMs);
     const permits = this.#context.permits;
-    if (!this.#released && permits.redeem(token, this.#slot)) {
+    if (!this.#released() && permits.redeem(token, this.#slot)) {
       if (reason !== undefined) this.#more().remember(reason);
       this.#settle(permits.generation, OUTCOME_FAILURE, permits.issuedAt, undefined, openForMs);
     }
@@ -145,7 +143,7 @@ export class Breaker {
   /** Settles a token as neither success nor failure (gobreaker's exclusions). */
   exclude(token: number): void {
     const permits = this.#context.permits;
-    if (!this.#released && permits.redeem(token, this.#slot)) {
+    if (!this.#released() && permits.redeem(token, this.#slot)) {
       this.#settle(permits.generation, OUTCOME_EXCLUDED, permits.issuedAt);
     }
   }
@@ -193,7 +191,7 @@ export class Breaker {
    */
   stats(): BreakerStats {
     const store = this.#store();
-    const reasons = this.#extra?.recentReasons() ?? [];
+    const reasons = this.#extra()?.recentReasons() ?? [];
     return { engine: store.engineName, ...store.statsOf(this.#slot), reasons };
   }
 
@@ -275,24 +273,9 @@ export class Breaker {
     const friend: BreakerInternals = {
       slotOf: (b) => b.#slot,
       store: (b) => b.#store(),
-      extra: (b) => b.#extra,
+      extra: (b) => b.#extra(),
       more: (b) => b.#more(),
-      isReleased: (b) => b.#released,
-      used: (b) => {
-        const used = b.#used;
-        b.#used = false;
-        return used;
-      },
-      touch: (b) => {
-        b.#used = true;
-      },
-      positionOf: (b) => b.#position,
-      setPosition: (b, position) => {
-        b.#position = position;
-      },
-      release: (b) => {
-        b.#released = true;
-      },
+      isReleased: (b) => b.#released(),
       admit: (b) => b.#admit(),
       issuedAt: (b) => (b.#timed ? b.#context.store.now() : 0),
       settle: (b, generation, outcome, issuedAt, durationMs, openForMs) =>
@@ -302,14 +285,23 @@ export class Breaker {
     Object.assign(internals, friend);
   }
 
+  /** Whether the breaker was deleted from its box since this handle was made. */
+  #released(): boolean {
+    return this.#context.tenancy[this.#ordinal] !== this.#tenancy;
+  }
+
+  /** What only some breakers need (errors, reasons, listeners, drop reports), if it has any. */
+  #extra(): Extra | undefined {
+    return this.#released() ? undefined : this.#context.extras.get(this.#ordinal);
+  }
+
   #more(): Extra {
-    this.#extra ??= new Extra();
-    return this.#extra;
+    return this.#context.more(this.#ordinal);
   }
 
   /** The store, for an operation that needs the breaker still in its box. */
   #store() {
-    if (this.#released) throw releasedError(this.key);
+    if (this.#released()) throw releasedError(this.key);
     return this.#context.store;
   }
 
@@ -321,7 +313,7 @@ export class Breaker {
     durationMs?: number,
     openForMs?: number,
   ): void {
-    if (this.#released) return;
+    if (this.#released()) return;
     const store = this.#context.store;
     const slot = this.#slot;
     const duration = durationMs ?? (this.#timed ? store.now() - issuedAt : Number.NaN);
@@ -333,8 +325,9 @@ export class Breaker {
   }
 
   #admit(): number {
-    if (this.#released) throw releasedError(this.key);
-    this.#used = true;
+    const context = this.#context;
+    if (context.tenancy[this.#ordinal] !== this.#tenancy) throw releasedError(this.key);
+    context.marks[this.#ordinal] = 1;
     const code = decide(this.#context.store, this.#slot);
     if ((code & CHANGED) !== 0) this.#changed(code);
     if ((code & DECISION_MASK) !== DECISION_PASS && this.#context.onDrop !== undefined)
@@ -349,7 +342,7 @@ export class Breaker {
 
   /** The slot changed state (`code` with CHANGED), or may have: tell the listeners. */
   #changed(code = 0): void {
-    if (this.#extra !== undefined)
-      tellListeners(this.#extra, this.#context.store, this.#slot, code);
+    const extra = this.#extra();
+    if (extra !== undefined) tellListeners(extra, this.#context.store, this.#slot, code);
   }
 }

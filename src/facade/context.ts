@@ -1,10 +1,14 @@
-// What every breaker of one box shares: the store, the permit table and the drop reporter. A box
-// (or a standalone breaker's own box of one) makes one and hands it to each breaker it makes,
-// with the breaker's slot.
+// What every breaker of one box shares: the store, the permit table and the drop reporter, and
+// the few things a breaker keeps in JS, held here by the breaker's number in the box (its
+// *ordinal*) rather than on an object per breaker: its slot, its key, its tenancy (bumped when the
+// breaker is deleted, so that handles of the old one refuse use), its eviction mark, and its
+// rarely needed state (`Extra`, made on first use). A keyed breaker therefore costs a map entry
+// and a few typed-array cells of heap; a `Breaker` is a handle made when one is asked for.
 
 import { createLocalStore } from "../store/local-space.js";
 import { MAX_BYTES, type Store } from "../store/store.js";
 import { checkBreakerOptions } from "./check-options.js";
+import { Extra } from "./events.js";
 import type { DropReport } from "./options.js";
 import { Permits } from "./permits.js";
 import { restoreSnapshot, takeInitialState } from "./snapshot.js";
@@ -15,6 +19,19 @@ export class BoxContext {
   /** Drop reports (BreakerOptions.onDrop), or undefined for silence. */
   readonly onDrop: ((report: DropReport) => void) | undefined;
   readonly dropReportMs: number;
+  /** By ordinal: the breaker's slot (0: the ordinal is free). */
+  slots = new Int32Array(16);
+  /** By ordinal: its tenancy; a handle whose tenancy differs belongs to a deleted breaker. */
+  tenancy = new Uint32Array(16);
+  /** By ordinal: 1 when used since the eviction hand last passed (a box with maxKeys). */
+  marks = new Uint8Array(16);
+  /** By ordinal: the breaker's key (undefined for a standalone breaker). */
+  readonly keys: (string | undefined)[] = [];
+  /** By ordinal: the rarely needed state of the breakers that have some. */
+  readonly extras = new Map<number, Extra>();
+  /** Ordinals handed out so far, and those freed by deletes. */
+  count = 0;
+  readonly #free: number[] = [];
 
   constructor(
     store: Store,
@@ -25,12 +42,58 @@ export class BoxContext {
     this.onDrop = onDrop;
     this.dropReportMs = dropReportMs;
   }
+
+  /** An ordinal for a new breaker on `slot` under `key`. */
+  enter(slot: number, key: string | undefined): number {
+    let ordinal = this.#free.pop();
+    if (ordinal === undefined) {
+      ordinal = this.count++;
+      if (ordinal === this.slots.length) this.#grow();
+    }
+    this.slots[ordinal] = slot;
+    this.keys[ordinal] = key;
+    this.marks[ordinal] = 0;
+    return ordinal;
+  }
+
+  /** The breaker of `ordinal` leaves the box: its handles refuse use, its ordinal may be reused. */
+  leave(ordinal: number): void {
+    this.tenancy[ordinal]++;
+    this.slots[ordinal] = 0;
+    this.keys[ordinal] = undefined;
+    this.marks[ordinal] = 0;
+    this.extras.delete(ordinal);
+    this.#free.push(ordinal);
+  }
+
+  /** The Extra of `ordinal`, made on first use. */
+  more(ordinal: number): Extra {
+    let extra = this.extras.get(ordinal);
+    if (extra === undefined) {
+      extra = new Extra();
+      this.extras.set(ordinal, extra);
+    }
+    return extra;
+  }
+
+  #grow(): void {
+    const length = this.slots.length * 2;
+    const slots = new Int32Array(length);
+    slots.set(this.slots);
+    const tenancy = new Uint32Array(length);
+    tenancy.set(this.tenancy);
+    const marks = new Uint8Array(length);
+    marks.set(this.marks);
+    this.slots = slots;
+    this.tenancy = tenancy;
+    this.marks = marks;
+  }
 }
 
 /** A standalone breaker's box of one slot, restored from a snapshot if given (with its reasons). */
 export function standalone(options: unknown): {
   context: BoxContext;
-  slot: number;
+  ordinal: number;
   reasons: readonly unknown[] | undefined;
 } {
   const initial = takeInitialState("Breaker options", options);
@@ -39,5 +102,5 @@ export function standalone(options: unknown): {
   const slot = store.allocate(store.policy(initial.policy ?? checked.policy));
   if (initial.snapshot !== undefined) restoreSnapshot(store, slot, initial.snapshot);
   const context = new BoxContext(store, checked.onDrop, checked.dropReportMs);
-  return { context, slot, reasons: initial.snapshot?.reasons };
+  return { context, ordinal: context.enter(slot, undefined), reasons: initial.snapshot?.reasons };
 }

@@ -24,13 +24,6 @@ export interface BreakerInternals {
   /** The breaker's Extra, made on first use. */
   more(breaker: Breaker): Extra;
   isReleased(breaker: Breaker): boolean;
-  /** Whether it was used since the last call, which clears the mark (eviction's second chance). */
-  used(breaker: Breaker): boolean;
-  touch(breaker: Breaker): void;
-  positionOf(breaker: Breaker): number;
-  setPosition(breaker: Breaker, position: number): void;
-  /** Marks a breaker removed from its box: its slot may now serve another key. */
-  release(breaker: Breaker): void;
   /** Admits a call: DECISION_* (state changes told, drops reported). */
   admit(breaker: Breaker): number;
   /** The start time a call admitted now carries (0 when the policy times no call). */

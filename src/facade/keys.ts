@@ -1,122 +1,128 @@
-// Where a box's keys live. A box of one thread keeps them in a Map (with an optional key limit
-// and CLOCK eviction); a shared box keeps them in the key table in its shared memory, so every
-// thread finds the same slot for a key. Either way the box keeps this thread's Breaker objects.
+// Where a box's keys live. A box of one thread keeps them in a Map from key to the breaker's
+// ordinal (with an optional key limit and CLOCK eviction); a shared box keeps them in the key
+// table in its shared memory, so every thread finds the same slot for a key, and each thread
+// gives the keys it meets an ordinal of its own. Either way the box's context holds, by ordinal,
+// what a breaker keeps in JS (./context.ts).
 
 import { findKey, keyCount, keyEntries, makeKey } from "../store/key-table.js";
 import type { SharedSpace } from "../store/shared-space.js";
 import type { Store } from "../store/store.js";
-import type { Breaker } from "./breaker.js";
-import { internals } from "./internals.js";
+import type { BoxContext } from "./context.js";
 
 export interface Keys {
   /** Number of keys (for a shared box: made by any thread). */
   readonly size: number;
   has(key: string): boolean;
-  /** The slot of a key made elsewhere (another thread), or 0. */
+  /** This thread's ordinal for a key made elsewhere (another thread), or -1. */
   find(key: string): number;
   /**
-   * The slot of `key`, made under policy record `index` if need be; `prepare` runs on a new slot
-   * before anyone can see it. Returns the slot, negated when new.
+   * The ordinal of `key`'s breaker, made under policy record `index` if need be; `prepare` runs on
+   * a new slot before anyone can see it, and a new breaker keeps `reasons` (a snapshot's).
    */
-  make(key: string, index: number, prepare: (slot: number) => void): number;
-  /** A Breaker was made for `key` in this thread. */
-  added(breaker: Breaker): void;
+  make(
+    key: string,
+    index: number,
+    prepare: (slot: number) => void,
+    reasons?: readonly unknown[],
+  ): number;
   delete(key: string): boolean;
   keys(): IterableIterator<string>;
-  /** By slot address, for sweeps: the Breaker (a local box), or the key (a shared box). */
-  bySlot(): Map<number, Breaker | string>;
+  /** By slot address, for sweeps: the ordinal (a local box), or the key (a shared box). */
+  bySlot(): Map<number, number | string>;
 }
 
-/** A box of one thread's keys: the Breaker objects themselves, with optional eviction. */
+/** Keeps a snapshot's reasons on a new breaker. */
+function remember(
+  context: BoxContext,
+  ordinal: number,
+  reasons: readonly unknown[] | undefined,
+): void {
+  if (reasons !== undefined)
+    for (const reason of reasons) context.more(ordinal).remember(String(reason));
+}
+
+/** A box of one thread's keys, with optional eviction. */
 export class LocalKeys implements Keys {
-  /** Breaker by slot, built by the first sweep and dropped on any change. */
-  #bySlot: Map<number, Breaker> | undefined = undefined;
-  /** With maxKeys: the CLOCK of breakers (their places), its hand, and the free places. */
-  readonly #clock: (Breaker | null)[] = [];
+  /** Ordinal by slot, built by the first sweep and dropped on any change. */
+  #bySlot: Map<number, number> | undefined = undefined;
+  /** With maxKeys: the hand of the CLOCK that sweeps the ordinals. */
   #hand = 0;
-  readonly #holes: number[] = [];
-  #placed = -1;
 
   constructor(
     private readonly store: Store,
-    private readonly breakers: Map<string, Breaker>,
+    private readonly context: BoxContext,
+    private readonly ordinals: Map<string, number>,
     private readonly maxKeys: number,
   ) {}
 
   get size(): number {
-    return this.breakers.size;
+    return this.ordinals.size;
   }
 
   has(key: string): boolean {
-    return this.breakers.has(key);
+    return this.ordinals.has(key);
   }
 
   find(): number {
-    return 0;
+    return -1;
   }
 
-  make(_key: string, index: number, prepare: (slot: number) => void): number {
-    this.#placed = this.maxKeys === Number.POSITIVE_INFINITY ? -1 : this.#place();
+  make(
+    key: string,
+    index: number,
+    prepare: (slot: number) => void,
+    reasons?: readonly unknown[],
+  ): number {
+    if (this.ordinals.size >= this.maxKeys) this.#evict();
     const slot = this.store.allocate(index);
     prepare(slot);
-    return -slot;
-  }
-
-  added(breaker: Breaker): void {
+    const ordinal = this.context.enter(slot, key);
+    this.ordinals.set(key, ordinal);
+    remember(this.context, ordinal, reasons);
     this.#bySlot = undefined;
-    if (this.#placed < 0) return;
-    this.#clock[this.#placed] = breaker;
-    internals.setPosition(breaker, this.#placed);
+    return ordinal;
   }
 
   /**
-   * A place on the clock for a new breaker of a box with maxKeys: a free one, or the place of the
-   * breaker it evicts. The hand sweeps the clock; a breaker used since it last passed gets a
-   * second chance (its mark is cleared), the first one unused since is evicted (CLOCK, an LRU
-   * estimate).
+   * Deletes the least recently used breaker, as CLOCK estimates it: the hand sweeps the ordinals;
+   * a breaker used (through `get` or any call) since the hand last passed gets a second chance
+   * (its mark is cleared), the first one unused since is deleted.
    */
-  #place(): number {
-    if (this.#holes.length > 0) return this.#holes.pop() as number;
-    const clock = this.#clock;
-    if (clock.length < this.maxKeys) {
-      clock.push(null);
-      return clock.length - 1;
-    }
+  #evict(): void {
+    const context = this.context;
     for (;;) {
-      const at = this.#hand;
-      this.#hand = at + 1 === clock.length ? 0 : at + 1;
-      const breaker = clock[at] as Breaker;
-      if (!internals.used(breaker)) {
-        this.delete(breaker.key as string);
-        return this.#holes.pop() as number; // the place delete() just freed
+      const ordinal = this.#hand;
+      this.#hand = ordinal + 1 >= context.count ? 0 : ordinal + 1;
+      if (context.slots[ordinal] === 0) continue; // a free ordinal
+      if (context.marks[ordinal] !== 0) {
+        context.marks[ordinal] = 0;
+        continue;
       }
+      this.delete(context.keys[ordinal] as string);
+      return;
     }
   }
 
   delete(key: string): boolean {
-    const breaker = this.breakers.get(key);
-    if (breaker === undefined) return false;
-    this.breakers.delete(key);
-    internals.release(breaker);
-    const position = internals.positionOf(breaker);
-    if (position >= 0) {
-      this.#clock[position] = null;
-      this.#holes.push(position);
-    }
+    const ordinal = this.ordinals.get(key);
+    if (ordinal === undefined) return false;
+    this.ordinals.delete(key);
+    const slot = this.context.slots[ordinal];
+    this.context.leave(ordinal);
+    this.store.release(slot);
     this.#bySlot = undefined;
-    this.store.release(internals.slotOf(breaker));
     return true;
   }
 
   keys(): IterableIterator<string> {
-    return this.breakers.keys();
+    return this.ordinals.keys();
   }
 
-  bySlot(): Map<number, Breaker> {
+  bySlot(): Map<number, number> {
     if (this.#bySlot === undefined) {
       this.#bySlot = new Map();
-      for (const breaker of this.breakers.values())
-        this.#bySlot.set(internals.slotOf(breaker), breaker);
+      for (const ordinal of this.ordinals.values())
+        this.#bySlot.set(this.context.slots[ordinal], ordinal);
     }
     return this.#bySlot;
   }
@@ -130,7 +136,8 @@ export class SharedKeys implements Keys {
   constructor(
     private readonly store: Store,
     private readonly space: SharedSpace,
-    private readonly breakers: Map<string, Breaker>,
+    private readonly context: BoxContext,
+    private readonly ordinals: Map<string, number>,
   ) {}
 
   get size(): number {
@@ -138,20 +145,33 @@ export class SharedKeys implements Keys {
   }
 
   has(key: string): boolean {
-    return this.breakers.has(key) || (typeof key === "string" && findKey(this.store, key) !== 0);
+    return this.ordinals.has(key) || (typeof key === "string" && findKey(this.store, key) !== 0);
   }
 
   find(key: string): number {
     const slot = findKey(this.store, key);
-    if (slot !== 0) this.store.policies.sync(this.store); // it may run a policy another thread added
-    return slot;
+    if (slot === 0) return -1;
+    this.store.policies.sync(this.store); // it may run a policy another thread added
+    return this.#enter(key, slot);
   }
 
-  make(key: string, index: number, prepare: (slot: number) => void): number {
-    return makeKey(this.space, this.store, key, index, prepare);
+  make(
+    key: string,
+    index: number,
+    prepare: (slot: number) => void,
+    reasons?: readonly unknown[],
+  ): number {
+    const made = makeKey(this.space, this.store, key, index, prepare);
+    const ordinal = this.#enter(key, Math.abs(made));
+    if (made < 0) remember(this.context, ordinal, reasons); // another thread may have made it first
+    return ordinal;
   }
 
-  added(): void {}
+  #enter(key: string, slot: number): number {
+    const ordinal = this.context.enter(slot, key);
+    this.ordinals.set(key, ordinal);
+    return ordinal;
+  }
 
   /** A shared box cannot delete breakers (another thread may be using one). */
   delete(key: string): boolean {

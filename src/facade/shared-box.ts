@@ -19,7 +19,6 @@ import {
 } from "../store/shared-space.js";
 import { MAX_BYTES, type Store } from "../store/store.js";
 import { BoxParts, BreakerBox, type BreakerBoxOptions } from "./box.js";
-import type { Breaker } from "./breaker.js";
 import { checkInteger, checkObject } from "./check.js";
 import { checkBreakerOptions } from "./check-options.js";
 import { BoxContext } from "./context.js";
@@ -80,14 +79,10 @@ function sharedParts(
   defaultPolicy: (store: Store) => number,
 ): BoxParts {
   if (successBatch > 1) new SuccessBatch(store, successBatch);
-  const breakers = new Map<string, Breaker>();
-  const keys = new SharedKeys(store, sharedSpaceOf(store) as SharedSpace, breakers);
-  return new BoxParts(
-    new BoxContext(store, onDrop, dropReportMs),
-    defaultPolicy(store),
-    keys,
-    breakers,
-  );
+  const context = new BoxContext(store, onDrop, dropReportMs);
+  const ordinals = new Map<string, number>();
+  const keys = new SharedKeys(store, sharedSpaceOf(store) as SharedSpace, context, ordinals);
+  return new BoxParts(context, defaultPolicy(store), keys, ordinals);
 }
 
 function createParts(options: SharedBreakerBoxOptions | undefined): BoxParts {
