@@ -1,8 +1,11 @@
-// npm run soak: a bounded long run. 50,000,000 operations over 10,000 keys with churn (keys deleted
-// and created all along, a tenth of the calls failing, time moving), printing the JS heap and the
-// box's core memory every 5,000,000 operations: both must stay flat. Not part of `npm test`.
-// The box has maxKeys 10,000, so each new generation of names evicts the old one.
+// npm run soak: a bounded long run. 100,000,000 operations over 10,000 keys with churn (keys deleted
+// and created all along, a tenth of the calls failing, time moving) and 1,000 tokens lost along the
+// way (never settled), printing the JS heap, the typed arrays (the permit table among them), the
+// box's core memory and its outstanding tokens every 10,000,000 operations: all must stay flat.
+// Not part of `npm test`. The box has maxKeys 10,000, so each new generation of names evicts the
+// old one.
 //   node --expose-gc bench/soak.mjs [--ops N] [--engine wasm|js]
+import { parseArgs } from "node:util";
 import { build } from "esbuild";
 
 const outfile = new URL("./out/soak-lib.mjs", import.meta.url).pathname;
@@ -17,12 +20,20 @@ await build({
 });
 const { BreakerBox } = await import(outfile);
 
-const arg = (name, fallback) =>
-  process.argv.includes(`--${name}`)
-    ? process.argv[process.argv.indexOf(`--${name}`) + 1]
-    : fallback;
-const ops = Number(arg("ops", 50_000_000));
-const engine = arg("engine", "wasm");
+const { values } = parseArgs({
+  options: {
+    ops: { type: "string", default: "100000000" },
+    engine: { type: "string", default: "wasm" },
+  },
+  strict: true,
+});
+const ops = Number(values.ops);
+const engine = values.engine;
+if (!Number.isInteger(ops) || ops < 1)
+  throw new RangeError(`--ops must be an integer ≥ 1, got ${values.ops}`);
+if (engine !== "wasm" && engine !== "js")
+  throw new RangeError(`--engine must be wasm or js, got ${engine}`);
+const LOSE_EVERY = Math.max(1, Math.floor(ops / 1000)); // 1,000 tokens lost over the run
 const KEYS = 10_000;
 let now = 0;
 const box = new BreakerBox({ engine, now: () => now, seed: 1, maxKeys: KEYS });
@@ -38,9 +49,11 @@ const mb = (bytes) => `${(bytes / 1048576).toFixed(1)} MB`;
 const started = performance.now();
 const report = (done) => {
   gc();
-  const heap = process.memoryUsage().heapUsed;
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  const { outstanding, expired } = box.tokens;
   console.log(
-    `${String(done).padStart(11)} ops  heap ${mb(heap).padStart(9)}  core ${mb(box.bytesUsed).padStart(8)}  breakers ${box.size}  ` +
+    `${String(done).padStart(11)} ops  heap ${mb(heapUsed).padStart(9)}  typed arrays ${mb(arrayBuffers).padStart(8)}  ` +
+      `core ${mb(box.bytesUsed).padStart(8)}  breakers ${box.size}  tokens out ${outstanding} (reclaimed ${expired})  ` +
       `${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
 };
@@ -52,9 +65,9 @@ for (let done = 1; done <= ops; done++) {
   if (done % 1_000 === 0) box.delete(key(Math.floor(random() * KEYS))); // and keys deleted all along
   const breaker = box.get(key(Math.floor(random() * KEYS)));
   const token = breaker.tryAcquire();
-  if (token !== 0) {
+  if (token !== 0 && done % LOSE_EVERY !== 0) {
     if (random() < 0.1) breaker.reject(token, "boom");
     else breaker.accept(token);
   }
-  if (done % 5_000_000 === 0) report(done);
+  if (done % 10_000_000 === 0 || done === ops) report(done);
 }

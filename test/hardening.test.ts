@@ -17,6 +17,7 @@ import {
   TS_STATE,
 } from "../src/core/layout.js";
 import { checkPolicy } from "../src/facade/check-options.js";
+import { Permits } from "../src/facade/permits.js";
 import { Breaker, BreakerBox } from "../src/index.js";
 import { decide, settle } from "../src/store/hot-path.js";
 import { adaptiveSlot, engines, localStore, ManualClock, usedBytes } from "./helpers.js";
@@ -526,4 +527,181 @@ describe("user callbacks that throw", () => {
       expect(b.counts.failures).toBe(0);
     },
   );
+});
+
+describe("lost permits cost no more than themselves", () => {
+  it("a token never settled costs its own place: a million pairs after it leave the table as it was", () => {
+    const permits = new Permits();
+    const lost = permits.issue(64, 1, 0);
+    let settled = 0;
+    for (let i = 0; i < 1_000_000; i++) if (permits.redeem(permits.issue(64, 1, 0), 64)) settled++;
+    expect(settled).toBe(1_000_000);
+    expect(permits.places).toBe(64);
+    expect(permits.outstanding).toBe(1);
+    expect(permits.redeem(lost, 64)).toBe(true); // still there, and still settles
+    expect(permits.outstanding).toBe(0);
+  });
+
+  it("a thousand lost tokens among ten million pairs: the table stays bounded, nothing throws", () => {
+    const permits = new Permits();
+    for (let i = 0; i < 10_000_000; i++) {
+      const token = permits.issue(16, 0, 0);
+      if (i % 10_000 !== 0) permits.redeem(token, 16);
+    }
+    expect(permits.outstanding).toBe(1000);
+    expect(permits.places).toBeLessThanOrEqual(4096);
+    expect(permits.expired).toBe(0);
+  });
+
+  it("a table full of outstanding tokens at its limit reclaims the oldest at the place, never throws", () => {
+    const permits = new Permits(128);
+    const first = Array.from({ length: 200 }, () => permits.issue(16, 0, 0));
+    expect(permits.places).toBe(128);
+    expect(permits.outstanding).toBeLessThanOrEqual(128);
+    expect(permits.expired).toBe(200 - permits.outstanding);
+    const settled = first.filter((token) => permits.redeem(token, 16)).length;
+    expect(settled).toBe(200 - permits.expired); // a reclaimed token settles nothing
+    expect(permits.outstanding).toBe(0);
+  });
+});
+
+describe.each(engines)("lost permits and odd results on the %s engine", (engine) => {
+  it("a token settled on a deleted breaker is retired; one of the slot's new owner is not", () => {
+    const box = new BreakerBox({ engine });
+    const old = box.get("a");
+    const tokens = [old.tryAcquire(), old.tryAcquire(), old.tryAcquire()];
+    expect(box.tokens.outstanding).toBe(3);
+    box.delete("a");
+    old.accept(tokens[0]);
+    old.reject(tokens[1]);
+    old.exclude(tokens[2]);
+    expect(box.tokens.outstanding).toBe(0);
+    const next = box.get("b"); // takes the freed slot
+    const current = next.tryAcquire();
+    old.accept(current); // not the deleted breaker's: left for its owner
+    expect(box.tokens.outstanding).toBe(1);
+    next.accept(current);
+    expect(next.stats().successes).toBe(1);
+    expect(box.tokens.outstanding).toBe(0);
+  });
+
+  it("do() settles a call once whatever fn returns or throws, and the caller sees the original error", async () => {
+    const b = new Breaker({ engine, trip: { consecutiveFailures: 100 } });
+    const boom = new Error("then threw");
+    const thenThrows = {
+      then: () => {
+        throw boom;
+      },
+    };
+    expect(() => b.do(() => thenThrows)).toThrow(boom);
+    const getterThrows = Object.defineProperty({}, "then", {
+      get: () => {
+        throw boom;
+      },
+    });
+    expect(() => b.do(() => getterThrows)).toThrow(boom);
+    expect(b.counts).toMatchObject({ failures: 2, successes: 0 });
+    // A thenable that calls back twice, and both ways, counts once.
+    const twice = {
+      then: (ok: (v: number) => void, fail: (e: unknown) => void) => {
+        ok(1);
+        ok(2);
+        fail(boom);
+      },
+    };
+    expect(() => b.do(() => twice)).toThrow(boom); // its second callback rethrows, through then
+    expect(b.counts).toMatchObject({ failures: 2, successes: 1 });
+    const bare = Object.create(null);
+    await expect(
+      b.do(async () => {
+        throw bare;
+      }),
+    ).rejects.toBe(bare);
+    const unreadable = new Error("x");
+    Object.defineProperty(unreadable, "message", {
+      get: () => {
+        throw new Error("no");
+      },
+    });
+    let caught: unknown;
+    try {
+      b.do(() => {
+        throw unreadable;
+      });
+    } catch (error) {
+      caught = error; // (a matcher would read its message, which throws)
+    }
+    expect(caught).toBe(unreadable);
+    expect(b.counts.failures).toBe(4);
+    expect(b.stats().reasons.slice(-2)).toEqual([
+      "(a thrown value that cannot be read as text)",
+      "(a thrown value that cannot be read as text)",
+    ]);
+  });
+
+  it("a clock that answers Infinity or a non-number is an error naming the clock; the breaker is intact", () => {
+    let t: unknown = 1000;
+    const b = new Breaker({
+      engine,
+      now: () => t as number,
+      trip: { consecutiveFailures: 1 },
+      openMs: 50,
+    });
+    b.reject(b.tryAcquire());
+    expect(b.state).toBe("open");
+    for (const reading of [
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      "2000",
+      new Date(),
+      10n,
+    ]) {
+      t = reading;
+      expect(() => b.tryAcquire()).toThrow(
+        /the clock \(the now option\) must return a finite number/,
+      );
+    }
+    t = 1010;
+    expect(b.tryAcquire()).toBe(0); // still open: nothing moved
+    t = 1060;
+    expect(b.tryAcquire()).toBeGreaterThan(0); // and it half-opens on time
+  });
+
+  it("reject(…, openForMs) holds a huge wait to the policy's maxOpenMs", () => {
+    let t = 0;
+    const b = new Breaker({
+      engine,
+      now: () => t,
+      trip: { consecutiveFailures: 100 },
+      openMs: 1000,
+      maxOpenMs: 60_000,
+    });
+    b.reject(b.tryAcquire(), "429", 1e300);
+    expect(b.state).toBe("open");
+    expect(b.openUntil).toBe(60_000);
+    t = 60_000;
+    expect(b.tryAcquire()).toBeGreaterThan(0);
+  });
+
+  it("get() that fails evicts nothing and leaks nothing: a bad snapshot, or a box at maxBytes", () => {
+    const box = new BreakerBox({ engine, maxKeys: 3, maxBytes: 65536 });
+    for (const key of ["a", "b", "c"]) box.get(key);
+    const snapshot = box.get("a").toJSON();
+    const bad = { ...snapshot, slot: snapshot.slot.slice(0, 20) };
+    const bytes = box.bytesUsed;
+    expect(() => box.get("d", { initialState: bad })).toThrow(/initialState.slot has/);
+    expect([...box.keys()]).toEqual(["a", "b", "c"]);
+    expect(box.bytesUsed).toBe(bytes);
+    // At the key limit and at maxBytes, a breaker whose slot cannot be made evicts nothing; one
+    // whose slot has the size of the breaker it evicts always takes that slot.
+    const full = new BreakerBox({ engine, maxKeys: 10, maxBytes: 65536 });
+    const big = { buckets: 255, windowMs: 255_000 }; // 3104-byte slots: ten fill the 64 KiB
+    for (let i = 0; i < 10; i++) full.get(`k${i}`, big);
+    const keys = [...full.keys()];
+    expect(() => full.get("other size", { buckets: 200, windowMs: 200_000 })).toThrow(/maxBytes/);
+    expect([...full.keys()]).toEqual(keys);
+    expect(() => full.get("same size", big)).not.toThrow();
+    expect(full.size).toBe(10);
+    expect(full.has("same size")).toBe(true);
+  });
 });

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import {
   breakerFetch,
   fastifyBreaker,
+  fetchMiddleware,
   honoBreaker,
   nodeMiddleware,
   retryAfterMs,
@@ -218,6 +219,47 @@ describe("fetch wrapper", () => {
     setTimeout(() => controller.abort(), 20);
     await expect(call).rejects.toThrow();
     expect(box.get(slow).counts).toMatchObject({ failures: 0, exclusions: 1 });
+  });
+
+  it("a hostile Retry-After is held to the breaker's maxOpenMs; the 503 is counted, nothing thrown", async () => {
+    const base = await listen(
+      createServer((_req, res) => {
+        res.writeHead(503, { "retry-after": "1e306" });
+        res.end();
+      }),
+    );
+    const box = new BreakerBox({
+      trip: { consecutiveFailures: 100 },
+      openMs: 1000,
+      maxOpenMs: 30_000,
+    });
+    const guarded = breakerFetch(box);
+    expect((await guarded(base)).status).toBe(503);
+    const breaker = box.get(base);
+    expect(breaker.state).toBe("open");
+    expect(breaker.openUntil).toBeLessThanOrEqual(Date.now() + 30_001); // (the clocks differ below 1 ms)
+    expect(box.tokens.outstanding).toBe(0);
+    expect(retryAfterMs("1e306")).toBe(Number.MAX_VALUE);
+  });
+
+  it("a timeout (AbortSignal.timeout) counts as a failure, not as the caller's own abort", async () => {
+    const slow = await listen(createServer((_req, res) => setTimeout(() => res.end(), 2000)));
+    const box = new BreakerBox({ trip: { consecutiveFailures: 5 } });
+    const guarded = breakerFetch(box);
+    await expect(guarded(slow, { signal: AbortSignal.timeout(30) })).rejects.toThrow();
+    expect(box.get(slow).counts).toMatchObject({ failures: 1, exclusions: 0 });
+    expect(box.tokens.outstanding).toBe(0);
+  });
+
+  it("fetchMiddleware: a next() that answers no Response is a failure and a clear error", async () => {
+    const box = new BreakerBox({ trip: { consecutiveFailures: 5 } });
+    const middleware = fetchMiddleware(box);
+    const request = new Request("http://127.0.0.1/x");
+    await expect(middleware(request, async () => undefined as never)).rejects.toThrow(
+      /next\(\) must resolve to a Response, got undefined/,
+    );
+    expect(box.get("GET://*").counts.failures).toBe(1);
+    expect(box.tokens.outstanding).toBe(0);
   });
 
   it("reads Retry-After as seconds or as a date", () => {

@@ -75,6 +75,24 @@ function admit<Req>(
   return undefined;
 }
 
+/** A thrown value as a failure reason, whatever it is (a null-prototype object, a throwing getter…). */
+function errorText(error: unknown): string {
+  try {
+    return error instanceof Error ? String(error.message) : String(error);
+  } catch {
+    return "(a thrown value that cannot be read as text)";
+  }
+}
+
+/** Whether an aborted signal's reason is a timeout (AbortSignal.timeout), not the caller's own abort. */
+function isTimeout(signal: AbortSignal): boolean {
+  try {
+    return (signal.reason as { name?: unknown } | null)?.name === "TimeoutError";
+  } catch {
+    return false;
+  }
+}
+
 /** Settles a server call by its response status. */
 function settle(
   breaker: Breaker,
@@ -221,10 +239,17 @@ export function fetchMiddleware(box: BreakerBox, options: ServerOptions<Request>
     try {
       response = await next();
     } catch (error) {
-      breaker.reject(token, error instanceof Error ? error.message : String(error));
+      breaker.reject(token, errorText(error));
       throw error;
     }
-    settle(breaker, token, response.status, isFailure);
+    const status = (response as { status?: unknown } | null | undefined)?.status;
+    if (typeof status !== "number") {
+      breaker.reject(token, "next() returned no Response");
+      throw new TypeError(
+        `fetchMiddleware: next() must resolve to a Response, got ${typeof response}`,
+      );
+    }
+    settle(breaker, token, status, isFailure);
     return response;
   };
 }
@@ -256,7 +281,7 @@ export function honoBreaker(box: BreakerBox, options: ServerOptions<HonoContextL
     try {
       await next();
     } catch (error) {
-      breaker.reject(token, error instanceof Error ? error.message : String(error));
+      breaker.reject(token, errorText(error));
       throw error;
     }
     settle(breaker, token, c.res.status, isFailure);
@@ -279,7 +304,9 @@ export interface FetchOptions {
 export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
   if (header === null) return undefined;
   const seconds = Number(header.trim());
-  if (header.trim() !== "" && Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  if (header.trim() !== "" && Number.isFinite(seconds) && seconds >= 0) {
+    return Math.min(seconds * 1000, Number.MAX_VALUE); // a breaker holds it to its maxOpenMs
+  }
   const date = Date.parse(header);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
@@ -311,18 +338,27 @@ export function breakerFetch(box: BreakerBox, options: FetchOptions = {}): typeo
     try {
       response = await baseFetch(input, init);
     } catch (error) {
-      if (signal?.aborted === true && !isBreakerOpenError(error)) breaker.exclude(token);
-      else breaker.reject(token, error instanceof Error ? error.message : String(error));
+      // The caller's own abort counts as neither; a timeout (AbortSignal.timeout) is a failure.
+      if (signal?.aborted === true && !isTimeout(signal) && !isBreakerOpenError(error)) {
+        breaker.exclude(token);
+      } else breaker.reject(token, errorText(error));
       throw error;
     }
     const status = response.status;
+    let failed: boolean;
+    try {
+      failed = isFailure(status);
+    } catch (error) {
+      breaker.reject(token, errorText(error)); // a throwing isFailure still settles the call
+      throw error;
+    }
     const wait =
       status === 429 || status === 503
         ? retryAfterMs(response.headers.get("retry-after"))
         : undefined;
-    if (wait !== undefined && breaker.policy === "three-state")
+    if (wait !== undefined && breaker.policy === "three-state") {
       breaker.reject(token, reasonOf(status), wait);
-    else if (wait !== undefined || isFailure(status)) breaker.reject(token, reasonOf(status));
+    } else if (wait !== undefined || failed) breaker.reject(token, reasonOf(status));
     else breaker.accept(token);
     return response;
   }) as typeof fetch;

@@ -14,7 +14,12 @@ import { BoxContext } from "./context.js";
 import type { DoOptions } from "./do.js";
 import { type Keys, LocalKeys } from "./keys.js";
 import type { BreakerOptions, PolicyOptions } from "./options.js";
-import { type BreakerSnapshot, restoreSnapshot, takeInitialState } from "./snapshot.js";
+import {
+  type BreakerSnapshot,
+  restoreSnapshot,
+  snapshotBytes,
+  takeInitialState,
+} from "./snapshot.js";
 
 /** One breaker's line in `box.stats()`. */
 export interface KeyedStats extends SlotStats {
@@ -107,6 +112,15 @@ export class BreakerBox {
     return this.#keys.size;
   }
 
+  /**
+   * Tokens from `tryAcquire()` issued and not yet settled, and tokens reclaimed unsettled because
+   * the permit table was full of outstanding ones (see the README, "Limits and odd input").
+   */
+  get tokens(): { outstanding: number; expired: number } {
+    const permits = this.#context.permits;
+    return { outstanding: permits.outstanding, expired: permits.expired };
+  }
+
   /** Bytes of core memory in use: header, policy table and every slot. */
   get bytesUsed(): number {
     return this.#context.store.bytesUsed;
@@ -163,8 +177,9 @@ export class BreakerBox {
             ? this.#defaultPolicy
             : store.policy(checkPolicy("breaker options", options));
       const snapshot = initial.snapshot;
+      const bytes = snapshot && snapshotBytes(store, policy, snapshot); // checked before any slot is made
       const prepare = (fresh: number) => {
-        if (snapshot !== undefined) restoreSnapshot(store, fresh, snapshot);
+        if (snapshot !== undefined && bytes) restoreSnapshot(store, fresh, bytes, snapshot.savedAt);
       };
       ordinal = this.#keys.make(key, policy, prepare, snapshot?.reasons);
     }

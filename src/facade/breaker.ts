@@ -13,7 +13,7 @@ import {
   OUTCOME_FAILURE,
   OUTCOME_SUCCESS,
 } from "../core/layout.js";
-import type { BreakerCounts, BreakerState, EngineName } from "../core/types.js";
+import type { BreakerCounts, BreakerState, EngineName, ThreeStatePolicy } from "../core/types.js";
 import { decide, settle } from "../store/hot-path.js";
 import { BoxContext, standalone } from "./context.js";
 import * as control from "./control.js";
@@ -120,7 +120,8 @@ export class Breaker {
     if (durationMs !== undefined) checkDuration(durationMs);
     const context = this.#context;
     const permits = context.permits;
-    if (this.#released() || !permits.redeem(token, this.#slot)) return;
+    if (this.#released()) return this.#retireStale(token);
+    if (!permits.redeem(token, this.#slot)) return;
     const store = context.store;
     const duration = durationMs ?? (this.#timed ? store.now() - permits.issuedAt : Number.NaN);
     const code = settle(store, this.#slot, permits.generation, OUTCOME_SUCCESS, duration);
@@ -134,7 +135,8 @@ export class Breaker {
   reject(token: number, reason?: string, openForMs?: number): void {
     if (openForMs !== undefined) checkOpenFor(this, openForMs);
     const permits = this.#context.permits;
-    if (!this.#released() && permits.redeem(token, this.#slot)) {
+    if (this.#released()) return this.#retireStale(token);
+    if (permits.redeem(token, this.#slot)) {
       if (reason !== undefined) this.#more().remember(reason);
       this.#settle(permits.generation, OUTCOME_FAILURE, permits.issuedAt, undefined, openForMs);
     }
@@ -143,7 +145,8 @@ export class Breaker {
   /** Settles a token as neither success nor failure (gobreaker's exclusions). */
   exclude(token: number): void {
     const permits = this.#context.permits;
-    if (!this.#released() && permits.redeem(token, this.#slot)) {
+    if (this.#released()) return this.#retireStale(token);
+    if (permits.redeem(token, this.#slot)) {
       this.#settle(permits.generation, OUTCOME_EXCLUDED, permits.issuedAt);
     }
   }
@@ -285,6 +288,15 @@ export class Breaker {
     Object.assign(internals, friend);
   }
 
+  /**
+   * A token settled on a deleted breaker: retired if it is stale (the deleted breaker's tokens all
+   * are, as freeing a slot moves its generation on), so that it costs no place in the table.
+   */
+  #retireStale(token: number): void {
+    const context = this.#context;
+    context.permits.retireStale(token, this.#slot, context.store.generation(this.#slot));
+  }
+
   /** Whether the breaker was deleted from its box since this handle was made. */
   #released(): boolean {
     return this.#context.tenancy[this.#ordinal] !== this.#tenancy;
@@ -317,10 +329,14 @@ export class Breaker {
     const store = this.#context.store;
     const slot = this.#slot;
     const duration = durationMs ?? (this.#timed ? store.now() - issuedAt : Number.NaN);
-    // Accelerated tripping (openForMs checked by the caller), only for a permit of the current generation.
+    // Accelerated tripping (openForMs checked by the caller, and held to the policy's maxOpenMs),
+    // only for a permit of the current generation.
     const trips = openForMs !== undefined && openForMs > 0 && generation === store.generation(slot);
     let code = settle(store, slot, generation, outcome, duration);
-    if (trips) code |= store.core.tripThreeState(slot, openForMs, store.now());
+    if (trips) {
+      const atLeast = Math.min(openForMs, (store.policyOf(slot) as ThreeStatePolicy).maxOpenMs);
+      code |= store.core.tripThreeState(slot, atLeast, store.now());
+    }
     if ((code & CHANGED) !== 0) this.#changed(code);
   }
 

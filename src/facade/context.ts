@@ -11,7 +11,7 @@ import { checkBreakerOptions } from "./check-options.js";
 import { Extra } from "./events.js";
 import type { DropReport } from "./options.js";
 import { Permits } from "./permits.js";
-import { restoreSnapshot, takeInitialState } from "./snapshot.js";
+import { restoreSnapshot, snapshotBytes, takeInitialState } from "./snapshot.js";
 
 export class BoxContext {
   readonly store: Store;
@@ -99,8 +99,11 @@ export function standalone(options: unknown): {
   const initial = takeInitialState("Breaker options", options);
   const checked = checkBreakerOptions("Breaker options", initial.rest);
   const store = createLocalStore(checked.engine, checked.now, checked.seed, 1024, MAX_BYTES);
-  const slot = store.allocate(store.policy(initial.policy ?? checked.policy));
-  if (initial.snapshot !== undefined) restoreSnapshot(store, slot, initial.snapshot);
+  const policy = store.policy(initial.policy ?? checked.policy);
+  const bytes = initial.snapshot && snapshotBytes(store, policy, initial.snapshot);
+  const slot = store.allocate(policy);
+  if (initial.snapshot !== undefined && bytes)
+    restoreSnapshot(store, slot, bytes, initial.snapshot.savedAt);
   const context = new BoxContext(store, checked.onDrop, checked.dropReportMs);
   return { context, ordinal: context.enter(slot, undefined), reasons: initial.snapshot?.reasons };
 }

@@ -121,8 +121,13 @@ function checkDo(fn: unknown, options: unknown): void {
   }
 }
 
-function reasonOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/** A failure reason as text, whatever was thrown (a null-prototype object, a throwing getter…). */
+export function reasonOf(error: unknown): string {
+  try {
+    return error instanceof Error ? String(error.message) : String(error);
+  } catch {
+    return "(a thrown value that cannot be read as text)";
+  }
 }
 
 /** Breaker.do(): see there. */
@@ -150,20 +155,39 @@ export function runDo<R>(breaker: Breaker, fn: () => R, options: DoOptions<R> | 
     settleError(breaker, generation, issuedAt, error, options);
     throw error;
   }
-  if (typeof (result as { then?: unknown } | null)?.then === "function") {
-    return (result as PromiseLike<unknown>).then(
-      (value) => {
-        internals.settle(breaker, generation, OUTCOME_SUCCESS, issuedAt);
+  // A result with a `then` is a promise, or some thenable: the call is settled once, when it
+  // settles, whatever the thenable does (a `then` that throws, or calls back twice).
+  let then: unknown;
+  try {
+    then = (result as { then?: unknown } | null | undefined)?.then;
+  } catch (error) {
+    settleError(breaker, generation, issuedAt, error, options);
+    throw error;
+  }
+  if (typeof then !== "function") {
+    internals.settle(breaker, generation, OUTCOME_SUCCESS, issuedAt);
+    return result;
+  }
+  let settled = false;
+  try {
+    return then.call(
+      result,
+      (value: unknown) => {
+        if (!settled) internals.settle(breaker, generation, OUTCOME_SUCCESS, issuedAt);
+        settled = true;
         return value;
       },
       (error: unknown) => {
-        settleError(breaker, generation, issuedAt, error, options);
+        if (!settled) settleError(breaker, generation, issuedAt, error, options);
+        settled = true;
         throw error;
       },
     ) as R;
+  } catch (error) {
+    if (!settled) settleError(breaker, generation, issuedAt, error, options);
+    settled = true;
+    throw error;
   }
-  internals.settle(breaker, generation, OUTCOME_SUCCESS, issuedAt);
-  return result;
 }
 
 /** The breaker's one TooManyRequestsError, made on first use. */

@@ -73,10 +73,24 @@ export class LocalKeys implements Keys {
     prepare: (slot: number) => void,
     reasons?: readonly unknown[],
   ): number {
-    if (this.ordinals.size >= this.maxKeys) this.#evict();
-    const slot = this.store.allocate(index);
-    prepare(slot);
-    const ordinal = this.context.enter(slot, key);
+    const store = this.store;
+    const context = this.context;
+    // At the key limit, one breaker goes; but only once the new one has its slot, so that a
+    // failure to make it (the box at maxBytes) evicts nothing. A victim of the same slot size
+    // goes first and lends its slot, which cannot fail.
+    const victim = this.ordinals.size >= this.maxKeys ? this.#victim() : -1;
+    if (victim >= 0 && store.sizeOf(context.slots[victim]) === store.slotSize(index)) {
+      this.delete(context.keys[victim] as string);
+    }
+    const slot = store.allocate(index);
+    if (victim >= 0 && context.slots[victim] !== 0) this.delete(context.keys[victim] as string);
+    try {
+      prepare(slot);
+    } catch (error) {
+      store.release(slot);
+      throw error;
+    }
+    const ordinal = context.enter(slot, key);
     this.ordinals.set(key, ordinal);
     remember(this.context, ordinal, reasons);
     this.#bySlot = undefined;
@@ -84,11 +98,11 @@ export class LocalKeys implements Keys {
   }
 
   /**
-   * Deletes the least recently used breaker, as CLOCK estimates it: the hand sweeps the ordinals;
-   * a breaker used (through `get` or any call) since the hand last passed gets a second chance
-   * (its mark is cleared), the first one unused since is deleted.
+   * The least recently used breaker, as CLOCK estimates it: the hand sweeps the ordinals; a
+   * breaker used (through `get` or any call) since the hand last passed gets a second chance (its
+   * mark is cleared), the first one unused since is the one.
    */
-  #evict(): void {
+  #victim(): number {
     const context = this.context;
     for (;;) {
       const ordinal = this.#hand;
@@ -98,8 +112,7 @@ export class LocalKeys implements Keys {
         context.marks[ordinal] = 0;
         continue;
       }
-      this.delete(context.keys[ordinal] as string);
-      return;
+      return ordinal;
     }
   }
 

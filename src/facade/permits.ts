@@ -1,15 +1,25 @@
 // Numeric permits for the zero-allocation path. A token is a sequence number; the table remembers
 // which numbers are outstanding, and for each the slot and the slot's generation when it was issued
 // (one f64: slot · 2^16 + generation). Settling retires the number, so a stale or doubled
-// settlement finds nothing and changes nothing.
+// settlement finds nothing and changes nothing. Tokens stay in [1, 2^30): positive Smis, never
+// boxed; 0 means "dropped".
 //
-// The table is open addressing without probing: token t lives at t & mask. Issuing onto a taken
-// place doubles the table (rare: it needs as many outstanding permits as places), so a live permit
-// is never overwritten. Tokens stay in [1, 2^30): positive Smis, never boxed; 0 means "dropped".
+// Token t lives at place t & mask, so places are reused in turn, once per table length of issues.
+// When a token's place is still taken by an older token (one that was never settled, or a call
+// that has been out for that long):
+//   - a table more than half full of outstanding tokens doubles, up to MAX_PLACES;
+//   - otherwise the older token keeps its place and the new one takes the next free number: a
+//     lost token costs its own place, and nothing else;
+//   - a table of MAX_PLACES more than half full reclaims the older token (`expired` counts them):
+//     its settlement, if it ever comes, counts for nothing, as a stale one.
+// The memory is therefore bounded (MAX_PLACES × 20 B) and does not grow with traffic, and issuing
+// never throws.
 
 const TOKEN_MASK = 0x3fffffff;
-/** Permits that may be outstanding at once in one box. */
-export const MAX_PERMITS = 1 << 24;
+/** The most places the table grows to: 2^20, 20 MiB of typed arrays. */
+export const MAX_PLACES = 1 << 20;
+/** Places tried past a taken one before the older token there is reclaimed. */
+const PROBES = 64;
 
 export class Permits {
   private live = new Int32Array(64);
@@ -17,9 +27,16 @@ export class Permits {
   private issued = new Float64Array(64);
   private mask = 63;
   private sequence = 0;
+  /** Tokens issued and not yet settled (or reclaimed). */
+  outstanding = 0;
+  /** Tokens reclaimed unsettled because the table was full of outstanding ones. */
+  expired = 0;
   /** Set by `redeem`: the generation of the permit it retired, and the time it was issued. */
   generation = 0;
   issuedAt = 0;
+
+  /** `maxPlaces`: a power of two, the most places the table grows to (tests take fewer). */
+  constructor(private readonly maxPlaces = MAX_PLACES) {}
 
   /** A new outstanding token for `slot`, whose generation is `generation`, issued at `issuedAt`. */
   issue(slot: number, generation: number, issuedAt: number): number {
@@ -30,28 +47,40 @@ export class Permits {
     this.live[place] = token;
     this.owners[place] = slot * 65536 + generation;
     this.issued[place] = issuedAt;
+    this.outstanding++;
     return token;
   }
 
-  /** issue() when the token's place is taken: kept apart so that issue() stays small enough to inline. */
+  /** issue() when the token's place is taken (kept apart so that issue() stays small to inline). */
   private issueAfterCollision(
     slot: number,
     generation: number,
     issuedAt: number,
     first: number,
   ): number {
+    if (this.outstanding * 2 > this.mask && this.mask + 1 < this.maxPlaces) {
+      this.grow();
+      return this.issue(slot, generation, issuedAt);
+    }
     let token = first;
     let place = token & this.mask;
-    while (this.live[place] !== 0) {
-      if (this.live[place] === token)
-        token = (token + 1) & TOKEN_MASK || 1; // still out after 2^30 issues: skip it
-      else this.grow();
+    for (let probe = 0; probe < PROBES && this.live[place] !== 0; probe++) {
+      token = (token + 1) & TOKEN_MASK || 1;
       place = token & this.mask;
+    }
+    if (this.live[place] !== 0) {
+      // Every place near is taken and the table can grow no more: the older token goes.
+      token = first;
+      place = token & this.mask;
+      this.live[place] = 0;
+      this.outstanding--;
+      this.expired++;
     }
     this.sequence = token;
     this.live[place] = token;
     this.owners[place] = slot * 65536 + generation;
     this.issued[place] = issuedAt;
+    this.outstanding++;
     return token;
   }
 
@@ -66,18 +95,30 @@ export class Permits {
     const owner = this.owners[place] - slot * 65536;
     if (!(owner >= 0 && owner < 65536)) return false; // another slot's permit
     this.live[place] = 0;
+    this.outstanding--;
     this.generation = owner;
     this.issuedAt = this.issued[place];
     return true;
   }
 
+  /**
+   * Retires a token of `slot` only if it is stale (issued under another generation than
+   * `current`): what a deleted breaker's handle may do with its tokens, since a token of the slot's
+   * current generation belongs to whoever holds the slot now.
+   */
+  retireStale(token: number, slot: number, current: number): void {
+    const place = token & this.mask;
+    if (this.live[place] !== token || token === 0) return;
+    if (this.owners[place] - slot * 65536 !== current) this.redeem(token, slot);
+  }
+
+  /** The number of places (for tests and figures). */
+  get places(): number {
+    return this.mask + 1;
+  }
+
   private grow(): void {
     const size = (this.mask + 1) * 2;
-    if (size > MAX_PERMITS) {
-      throw new RangeError(
-        `breakerbox: ${MAX_PERMITS} permits are outstanding in one box; settle every token with accept() or reject()`,
-      );
-    }
     const live = new Int32Array(size);
     const owners = new Float64Array(size);
     const issued = new Float64Array(size);

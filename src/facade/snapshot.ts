@@ -11,7 +11,7 @@ import {
   WINDOW_TIME,
 } from "../core/layout.js";
 import type { Policy } from "../core/types.js";
-import { fitsSlot, readSlot, snapshotSize, writeSlot } from "../store/slot-io.js";
+import { fitsSlot, readSlot, writeSlot } from "../store/slot-io.js";
 import type { Store } from "../store/store.js";
 import { checkPolicy } from "./check-options.js";
 import type { PolicyOptions } from "./options.js";
@@ -130,24 +130,32 @@ export function checkSnapshot(value: unknown): { snapshot: BreakerSnapshot; poli
 }
 
 /**
- * Copies a snapshot's bytes into `slot`, freshly made under the snapshot's policy (see
- * Store.writeSlot); its window is aged by the time since the snapshot.
+ * A snapshot's slot bytes, checked against the slots of policy record `index` before any slot is
+ * made for them: a bad snapshot throws and touches nothing.
  */
-export function restoreSnapshot(store: Store, slot: number, snapshot: BreakerSnapshot): void {
+export function snapshotBytes(store: Store, index: number, snapshot: BreakerSnapshot): Uint8Array {
   const bytes = decode(snapshot.slot);
-  const size = snapshotSize(store, slot);
+  const size = store.slotSize(index) - store.lockBytes;
   if (!fitsSlot(bytes.length, size)) {
     throw new RangeError(
       `initialState.slot has ${bytes.length} bytes; its policy's slots have ${size}`,
     );
   }
-  const bucketMs = store.policyOf(slot).bucketMs;
-  writeSlot(
-    store,
-    slot,
-    bytes,
-    Math.max(0, Math.floor((store.now() - snapshot.savedAt) / bucketMs)),
-  );
+  return bytes;
+}
+
+/**
+ * Copies a snapshot's checked bytes into `slot`, freshly made under the snapshot's policy (see
+ * writeSlot); its window is aged by the time since the snapshot, `savedAt`.
+ */
+export function restoreSnapshot(
+  store: Store,
+  slot: number,
+  bytes: Uint8Array,
+  savedAt: number,
+): void {
+  const elapsed = Math.floor((store.now() - savedAt) / store.policyOf(slot).bucketMs);
+  writeSlot(store, slot, bytes, Math.max(0, elapsed));
 }
 
 /** Splits `initialState` off a set of options: the snapshot, and the options left. */

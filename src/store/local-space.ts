@@ -1,7 +1,7 @@
 // The space of a box of one thread: slots bump-allocated past the policy table, freed slots kept
 // on a free list by size, and the counters in JS fields (the header's shared fields stay 0).
 
-import { FLAG_FREE, SLOT_FLAGS, SLOT_POLICY, SLOTS_OFFSET } from "../core/layout.js";
+import { FLAG_FREE, SLOT_FLAGS, SLOT_GEN, SLOT_POLICY, SLOTS_OFFSET } from "../core/layout.js";
 import type { EngineChoice } from "../core/types.js";
 import { chooseEngine } from "../engines.js";
 import { type Space, Store } from "./store.js";
@@ -41,8 +41,10 @@ export class LocalSpace implements Space {
     return slot;
   }
 
+  /** Frees a slot; its generation moves on, so that every permit issued on it is stale. */
   release(store: Store, slot: number): void {
     store.u8[slot + SLOT_FLAGS] |= FLAG_FREE;
+    store.u16[(slot + SLOT_GEN) >>> 1]++;
     const size = store.slotSize(store.u8[slot + SLOT_POLICY]);
     let free = this.freeSlots.get(size);
     if (free === undefined) {

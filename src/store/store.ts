@@ -135,7 +135,28 @@ export class Store {
 
   /** The time for this operation: never below the previous reading (NaN counts as no change). */
   now(): number {
-    return this.clamp(this.clock === undefined ? coarseNow() : this.clock());
+    return this.clamp(this.clock === undefined ? coarseNow() : this.readClock());
+  }
+
+  /**
+   * The user clock's reading: a number of ms. NaN counts as no change, as a reading below the
+   * previous one does (clamp); anything else that is not a finite number (Infinity, a string, a
+   * Date, a bigint) throws a TypeError naming the clock, before any breaker is touched, since an
+   * infinite time would leave an open breaker unable to stay open.
+   */
+  private readClock(): number {
+    const time = (this.clock as () => number)();
+    if (
+      typeof time === "number" &&
+      time !== Number.POSITIVE_INFINITY &&
+      time !== Number.NEGATIVE_INFINITY
+    ) {
+      return time;
+    }
+    const shown = typeof time === "number" ? String(time) : typeof time;
+    throw new TypeError(
+      `breakerbox: the clock (the now option) must return a finite number of ms, got ${shown}`,
+    );
   }
 
   /**
@@ -205,6 +226,11 @@ export class Store {
   /** Bytes one slot under policy record `index` takes. */
   slotSize(index: number): number {
     return slotSizeOf(this, index);
+  }
+
+  /** Bytes the slot at `slot` takes. */
+  sizeOf(slot: number): number {
+    return slotSizeOf(this, this.u8[slot + SLOT_POLICY]);
   }
 
   /** A fresh slot under policy record `index`. */
