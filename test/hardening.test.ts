@@ -589,11 +589,13 @@ describe.each(engines)("lost permits and odd results on the %s engine", (engine)
     const b = new Breaker({ engine, trip: { consecutiveFailures: 100 } });
     const boom = new Error("then threw");
     const thenThrows = {
+      // biome-ignore lint/suspicious/noThenProperty: an odd thenable, on purpose
       then: () => {
         throw boom;
       },
     };
     expect(() => b.do(() => thenThrows)).toThrow(boom);
+    // biome-ignore lint/suspicious/noThenProperty: an odd thenable, on purpose
     const getterThrows = Object.defineProperty({}, "then", {
       get: () => {
         throw boom;
@@ -603,6 +605,7 @@ describe.each(engines)("lost permits and odd results on the %s engine", (engine)
     expect(b.counts).toMatchObject({ failures: 2, successes: 0 });
     // A thenable that calls back twice, and both ways, counts once.
     const twice = {
+      // biome-ignore lint/suspicious/noThenProperty: an odd thenable, on purpose
       then: (ok: (v: number) => void, fail: (e: unknown) => void) => {
         ok(1);
         ok(2);

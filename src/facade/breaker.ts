@@ -120,8 +120,7 @@ export class Breaker {
     if (durationMs !== undefined) checkDuration(durationMs);
     const context = this.#context;
     const permits = context.permits;
-    if (this.#released()) return this.#retireStale(token);
-    if (!permits.redeem(token, this.#slot)) return;
+    if (!this.#redeem(token)) return;
     const store = context.store;
     const duration = durationMs ?? (this.#timed ? store.now() - permits.issuedAt : Number.NaN);
     const code = settle(store, this.#slot, permits.generation, OUTCOME_SUCCESS, duration);
@@ -135,8 +134,7 @@ export class Breaker {
   reject(token: number, reason?: string, openForMs?: number): void {
     if (openForMs !== undefined) checkOpenFor(this, openForMs);
     const permits = this.#context.permits;
-    if (this.#released()) return this.#retireStale(token);
-    if (permits.redeem(token, this.#slot)) {
+    if (this.#redeem(token)) {
       if (reason !== undefined) this.#more().remember(reason);
       this.#settle(permits.generation, OUTCOME_FAILURE, permits.issuedAt, undefined, openForMs);
     }
@@ -145,8 +143,7 @@ export class Breaker {
   /** Settles a token as neither success nor failure (gobreaker's exclusions). */
   exclude(token: number): void {
     const permits = this.#context.permits;
-    if (this.#released()) return this.#retireStale(token);
-    if (permits.redeem(token, this.#slot)) {
+    if (this.#redeem(token)) {
       this.#settle(permits.generation, OUTCOME_EXCLUDED, permits.issuedAt);
     }
   }
@@ -289,12 +286,16 @@ export class Breaker {
   }
 
   /**
-   * A token settled on a deleted breaker: retired if it is stale (the deleted breaker's tokens all
-   * are, as freeing a slot moves its generation on), so that it costs no place in the table.
+   * Redeems one of this breaker's tokens (see Permits.redeem). A deleted breaker's handle says no,
+   * but retires the token if it is stale, so that it costs no place in the table: the deleted
+   * breaker's tokens all are, as freeing a slot moves its generation on.
    */
-  #retireStale(token: number): void {
+  #redeem(token: number): boolean {
     const context = this.#context;
+    if (context.tenancy[this.#ordinal] === this.#tenancy)
+      return context.permits.redeem(token, this.#slot);
     context.permits.retireStale(token, this.#slot, context.store.generation(this.#slot));
+    return false;
   }
 
   /** Whether the breaker was deleted from its box since this handle was made. */
