@@ -13,11 +13,11 @@ const root = new URL("..", import.meta.url).pathname;
  * The browser entry's budget, minified and gzipped, wasm included: 17 KiB. It was 15 KiB until
  * the facade was rebuilt over an explicit store (15,358 → 16,662 bytes: the policy-record codec
  * and its identity, the typed views, one Store over pluggable spaces), and breakers kept their JS
- * state by number in the box instead of on an object each (→ 17,089 bytes), and the first
- * hardening against lost permits and odd input (→ 17,469 bytes); see the README, "Browsers and
- * bundlers".
+ * state by number in the box instead of on an object each (→ 17,089 bytes), the first hardening
+ * against lost permits and odd input (→ 17,469 bytes) and the snapshot check (→ 18,111 bytes);
+ * see the README, "Browsers and bundlers".
  */
-const BUDGET = 17.5 * 1024;
+const BUDGET = 18 * 1024;
 
 describe("package", () => {
   it(`the browser entry weighs at most ${BUDGET} bytes, minified and gzipped, wasm included`, async () => {

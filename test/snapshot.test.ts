@@ -77,3 +77,91 @@ describe.each(engines)("snapshots on the %s engine", (engine) => {
     );
   });
 });
+
+describe.each(engines)("snapshots that are not what they claim, on the %s engine", (engine) => {
+  /** A snapshot whose slot bytes `edit` changed. */
+  const tampered = (
+    snapshot: BreakerSnapshot,
+    edit: (bytes: Buffer) => unknown,
+  ): BreakerSnapshot => {
+    const bytes = Buffer.from(snapshot.slot, "base64");
+    edit(bytes);
+    return { ...snapshot, slot: bytes.toString("base64") };
+  };
+
+  it("a ring offset past the window is refused, and no other breaker is touched", () => {
+    const clock = new ManualClock();
+    const box = new BreakerBox({ engine, now: clock.now });
+    const a = box.get("a");
+    for (let i = 0; i < 5; i++) a.reject(a.tryAcquire());
+    const bystander = box.get("b");
+    const before = bystander.stats();
+    const bad = tampered(a.toJSON(), (bytes) => {
+      bytes[20] = 200; // SLOT_OFFSET: the newest bucket, past the 40 of the window
+    });
+    expect(() => box.get("c", { initialState: bad })).toThrow(
+      /initialState.slot is not a slot of its policy \(bad offset\)/,
+    );
+    expect(box.has("c")).toBe(false);
+    expect(bystander.stats()).toEqual(before);
+    expect(() => new Breaker({ engine, initialState: bad })).toThrow(RangeError);
+  });
+
+  it("a state, a mode or probes in flight that no call could make are refused", () => {
+    const b = new Breaker({ engine, trip: { consecutiveFailures: 1 } });
+    b.reject(b.tryAcquire());
+    const snapshot = b.toJSON();
+    const edits: [string, (bytes: Buffer) => unknown][] = [
+      ["state", (bytes) => bytes.writeUInt8(9, 4)],
+      ["mode", (bytes) => bytes.writeUInt8(7, 5)],
+      ["probes in flight", (bytes) => bytes.writeUInt16LE(3, 6)],
+      ["times", (bytes) => bytes.writeDoubleLE(Number.NaN, 24)],
+      ["flags", (bytes) => bytes.writeUInt8(0, 1)],
+    ];
+    for (const [field, edit] of edits) {
+      expect(() => new Breaker({ engine, initialState: tampered(snapshot, edit) })).toThrow(
+        `(bad ${field})`,
+      );
+    }
+    expect(new Breaker({ engine, initialState: snapshot }).state).toBe("open");
+  });
+
+  it("window sums that do not match their buckets or calls are refused", () => {
+    const adaptive = new Breaker({ engine });
+    for (let i = 0; i < 3; i++) adaptive.reject(adaptive.tryAcquire());
+    expect(
+      () =>
+        new Breaker({
+          engine,
+          initialState: tampered(adaptive.toJSON(), (bytes) => bytes.writeUInt32LE(1e9, 12)),
+        }),
+    ).toThrow("(bad sums)");
+    const counted = new Breaker({
+      engine,
+      trip: { failureRatio: 0.9, minRequests: 50 },
+      windowCalls: 8,
+    });
+    for (let i = 0; i < 3; i++) counted.reject(counted.tryAcquire());
+    expect(
+      () =>
+        new Breaker({
+          engine,
+          initialState: tampered(counted.toJSON(), (bytes) => bytes.writeUInt32LE(2, 64 + 4)),
+        }),
+    ).toThrow("(bad sums)");
+    expect(new Breaker({ engine, initialState: counted.toJSON() }).counts.failures).toBe(3);
+  });
+
+  it("Infinity options survive JSON; a savedAt that is not a finite time is refused", () => {
+    const b = new Breaker({ engine, forcePassMs: Number.POSITIVE_INFINITY });
+    const snapshot = JSON.parse(JSON.stringify(b.toJSON())) as BreakerSnapshot;
+    expect((snapshot.policy as { forcePassMs: unknown }).forcePassMs).toBeNull();
+    const restored = new Breaker({ engine, initialState: snapshot });
+    expect((restored.toJSON().policy as { forcePassMs: number }).forcePassMs).toBe(
+      Number.POSITIVE_INFINITY,
+    );
+    expect(
+      () => new Breaker({ engine, initialState: { ...snapshot, savedAt: Number.NaN } }),
+    ).toThrow(/savedAt must be a finite time/);
+  });
+});

@@ -11,6 +11,7 @@ import {
   WINDOW_TIME,
 } from "../core/layout.js";
 import type { Policy } from "../core/types.js";
+import { slotProblem } from "../store/slot-check.js";
 import { fitsSlot, readSlot, writeSlot } from "../store/slot-io.js";
 import type { Store } from "../store/store.js";
 import { checkPolicy } from "./check-options.js";
@@ -126,7 +127,16 @@ export function checkSnapshot(value: unknown): { snapshot: BreakerSnapshot; poli
   ) {
     throw new TypeError("initialState is missing savedAt, slot or reasons");
   }
-  return { snapshot, policy: checkPolicy("initialState.policy", snapshot.policy) };
+  if (!Number.isFinite(snapshot.savedAt)) {
+    throw new RangeError(`initialState.savedAt must be a finite time, got ${snapshot.savedAt}`);
+  }
+  // JSON has no Infinity: a snapshot that went through JSON.stringify carries forcePassMs: null.
+  const options = snapshot.policy as { forcePassMs?: unknown } | null;
+  const policy =
+    typeof options === "object" && options !== null && options.forcePassMs === null
+      ? { ...options, forcePassMs: Number.POSITIVE_INFINITY }
+      : snapshot.policy;
+  return { snapshot, policy: checkPolicy("initialState.policy", policy) };
 }
 
 /**
@@ -141,6 +151,9 @@ export function snapshotBytes(store: Store, index: number, snapshot: BreakerSnap
       `initialState.slot has ${bytes.length} bytes; its policy's slots have ${size}`,
     );
   }
+  const problem = slotProblem(bytes, store.policies.of(index));
+  if (problem !== undefined)
+    throw new RangeError(`initialState.slot is not a slot of its policy (bad ${problem})`);
   return bytes;
 }
 

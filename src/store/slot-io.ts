@@ -2,6 +2,7 @@
 
 import {
   FLAG_FREE,
+  FLAG_PASS,
   KIND_ADAPTIVE,
   SLOT_ALIGN,
   SLOT_BUCKET,
@@ -81,7 +82,10 @@ export function writeSlot(
   store.u8.set(bytes.subarray(0, snapshotSize(store, slot)), slot);
   store.u8[slot + SLOT_POLICY] = policyIndex;
   store.u16[(slot + SLOT_GEN) >>> 1] = generation;
-  store.u8[slot + SLOT_FLAGS] &= ~FLAG_FREE;
+  // Free no more; and an adaptive slot's pass flag is left for the core to set again, since a
+  // snapshot's could say "pass" for a window that drops (the fast path then asks the core).
+  store.u8[slot + SLOT_FLAGS] &=
+    store.kindOf(slot) === KIND_ADAPTIVE ? ~(FLAG_FREE | FLAG_PASS) : ~FLAG_FREE;
   store.u8[slot + SLOT_PENDING] = 0;
   store.u32[(slot + SLOT_BUCKET) >>> 2] = (current - Math.min(elapsedBuckets, 0x7fffffff)) >>> 0;
   if (store.kindOf(slot) !== KIND_ADAPTIVE) store.core.isolate(slot, -isolationsOf(store, slot));
