@@ -708,3 +708,58 @@ describe.each(engines)("lost permits and odd results on the %s engine", (engine)
     expect(full.has("same size")).toBe(true);
   });
 });
+
+describe.each(engines)("policy records on the %s engine", (engine) => {
+  it("per-key options that change on every reload never run out of records: a record none uses serves the next", () => {
+    let t = 0;
+    const box = new BreakerBox({ engine, now: () => t });
+    for (let reload = 0; reload < 1000; reload++) {
+      const breaker = box.get(`route-${reload}`, {
+        trip: { consecutiveFailures: 1 },
+        openMs: 1000 + reload,
+      });
+      breaker.reject(breaker.tryAcquire());
+      expect(breaker.openUntil).toBe(t + 1000 + reload); // each runs its own policy
+      box.delete(`route-${reload}`);
+      t += 1;
+    }
+    const bytes = box.bytesUsed;
+    for (let reload = 0; reload < 100; reload++) {
+      box.get(`again-${reload}`, { trip: { consecutiveFailures: 1 }, openMs: 5000 + reload });
+      box.delete(`again-${reload}`);
+    }
+    expect(box.bytesUsed).toBe(bytes); // freed slots and records reused
+  });
+
+  it("a record in use is never written over; 256 in use at once is the limit, with a clear error", () => {
+    const t = 1000;
+    const box = new BreakerBox({ engine, now: () => t });
+    const ts = (openMs: number) => ({ trip: { consecutiveFailures: 1 }, openMs });
+    for (let i = 0; i < 255; i++) box.get(`k${i}`, ts(1000 + i)); // with the default: 256 records
+    expect(() => box.get("one more", ts(99_999))).toThrow(/at most 256 distinct policies/);
+    expect(box.has("one more")).toBe(false);
+    box.delete("k7");
+    const reused = box.get("one more", ts(99_999));
+    reused.reject(reused.tryAcquire());
+    expect(reused.openUntil).toBe(t + 99_999);
+    const k8 = box.get("k8");
+    k8.reject(k8.tryAcquire());
+    expect(k8.openUntil).toBe(t + 1008); // k8 kept its own record
+    expect(box.stats().length).toBe(255); // the sweep steps over the freed slot by its record's size
+  });
+
+  it("sweeps stay right when a freed slot's record serves a policy of the same size", () => {
+    const box = new BreakerBox({ engine });
+    box.get("a", { buckets: 20, windowMs: 20_000 });
+    const b = box.get("b", { buckets: 30, windowMs: 30_000 });
+    box.get("c", { buckets: 20, windowMs: 20_000, k: 2 });
+    box.delete("a"); // its record stays in use by nobody; c's record differs
+    box.delete("c");
+    box.get("d", { buckets: 20, windowMs: 20_000, k: 3 }); // takes a freed record and slot of that size
+    b.reject(b.tryAcquire());
+    const stats = box.stats();
+    expect(stats.map((s) => s.key).sort()).toEqual(["b", "d"]);
+    expect(stats.find((s) => s.key === "b")?.failures).toBe(1);
+    expect(box.dropping()).toBeGreaterThanOrEqual(0);
+  });
+});

@@ -74,7 +74,9 @@ function localParts(options: BreakerBoxOptions | undefined): BoxParts {
   const ordinals = new Map<string, number>();
   const context = new BoxContext(store, checked.onDrop, checked.dropReportMs);
   const keys = new LocalKeys(store, context, ordinals, limit);
-  return new BoxParts(context, store.policy(checked.policy), keys, ordinals);
+  const defaultPolicy = store.policy(checked.policy);
+  store.policies.pin(defaultPolicy);
+  return new BoxParts(context, defaultPolicy, keys, ordinals);
 }
 
 export class BreakerBox {

@@ -45,6 +45,7 @@ export class LocalSpace implements Space {
   release(store: Store, slot: number): void {
     store.u8[slot + SLOT_FLAGS] |= FLAG_FREE;
     store.u16[(slot + SLOT_GEN) >>> 1]++;
+    store.policies.refs[store.u8[slot + SLOT_POLICY]]--; // at 0, its record may serve a new policy
     const size = store.slotSize(store.u8[slot + SLOT_POLICY]);
     let free = this.freeSlots.get(size);
     if (free === undefined) {

@@ -32,41 +32,12 @@ import {
 import { coarseNow, lastReading, tick } from "./clock.js";
 import { PolicyTable } from "./policies.js";
 import type { SuccessBatch } from "./shared-settle.js";
+import type { Space } from "./space.js";
+
+export type { Space };
 
 /** wasm32 addresses 4 GiB; the TypeScript engine keeps the same limit, so both hold the same boxes. */
 export const MAX_BYTES = 2 ** 32;
-
-/** Where a store's slots, policy records and seeds come from: a box of one thread, or a shared box. */
-export interface Space {
-  /** Bytes each slot carries past its policy's own: a shared box's lock word (else 0). */
-  readonly lockBytes: number;
-  /** Stats records per sweep call. */
-  readonly statsChunk: number;
-  /** The first slot. */
-  slotsStart(store: Store): number;
-  /** The end of the last slot made (for a shared box: by any thread). */
-  slotsEnd(store: Store): number;
-  /** A fresh slot under policy record `index`. */
-  allocate(store: Store, index: number): number;
-  /** Gives a slot back for reuse (a shared box cannot, and throws). */
-  release(store: Store, slot: number): void;
-  /** The seed of the next (re)initialised slot's draws. */
-  nextSeed(store: Store): number;
-  /** An address with room for `bytes` of stats records. */
-  statsScratch(store: Store, bytes: number): number;
-  /** Policy records written so far (by any thread). */
-  policyCount(store: Store): number;
-  /** Runs `make` as the only writer of the space's tables; `make` returns the new policy count. */
-  addPolicy(store: Store, make: (count: number) => number): void;
-  /** A shared space's settlement (its caller checked the generation); a local one has none. */
-  settle(
-    store: Store,
-    slot: number,
-    generation: number,
-    outcome: number,
-    durationMs: number,
-  ): number;
-}
 
 export class Store {
   readonly engine: Engine;
@@ -195,6 +166,13 @@ export class Store {
     return this.bucketCurrent[policy];
   }
 
+  /** Drops what currentBucket() remembers of policy record `policy` (written over since). */
+  forgetBucket(policy: number): void {
+    this.bucketTick[policy] = -1;
+    this.bucketTime[policy] = Number.NaN;
+    if (this.lastPolicy === policy) this.lastPolicy = -1;
+  }
+
   /** `time`, or the latest reading when `time` is below it or NaN. */
   private clamp(time: number): number {
     if (time > this.latest) this.latest = time;
@@ -245,6 +223,7 @@ export class Store {
 
   /** Makes a fresh slot at `slot` under policy record `index`. */
   initSlot(slot: number, index: number): void {
+    this.policies.refs[index]++;
     if (this.policies.kinds[index] === KIND_ADAPTIVE) {
       this.core.initAdaptive(slot, index, this.space.nextSeed(this), this.now());
     } else {
