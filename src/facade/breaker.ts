@@ -13,8 +13,8 @@ import {
   OUTCOME_FAILURE,
   OUTCOME_SUCCESS,
 } from "../core/layout.js";
-import type { BreakerCounts, BreakerState, EngineName, ThreeStatePolicy } from "../core/types.js";
-import { decide, settle } from "../store/hot-path.js";
+import type { BreakerCounts, BreakerState, EngineName } from "../core/types.js";
+import { decide, settle, trip } from "../store/hot-path.js";
 import { BoxContext, standalone } from "./context.js";
 import * as control from "./control.js";
 import {
@@ -25,7 +25,7 @@ import {
   runDo,
   SlotPermit,
 } from "./do.js";
-import { type BreakerOpenError, dropError } from "./errors.js";
+import type { BreakerOpenError } from "./errors.js";
 import { type Extra, type Listener, tellListeners } from "./events.js";
 import { type BreakerInternals, type BreakerStats, internals, releasedError } from "./internals.js";
 import type { BreakerOptions } from "./options.js";
@@ -60,22 +60,14 @@ export class Breaker {
     options?: (BreakerOptions & { initialState?: BreakerSnapshot }) | BoxContext,
     ordinal?: number,
   ) {
-    let reasons: readonly unknown[] | undefined;
-    if (options instanceof BoxContext) {
-      this.#context = options;
-      this.#ordinal = ordinal as number;
-    } else {
-      const own = standalone(options);
-      this.#context = own.context;
-      this.#ordinal = own.ordinal;
-      reasons = own.reasons;
-    }
-    const context = this.#context;
+    const own = options instanceof BoxContext ? undefined : standalone(options);
+    const context = own?.context ?? (options as BoxContext);
+    this.#context = context;
+    this.#ordinal = own?.ordinal ?? (ordinal as number);
     this.key = context.keys[this.#ordinal];
     this.#slot = context.slots[this.#ordinal];
     this.#tenancy = context.tenancy[this.#ordinal];
     this.#timed = context.store.timesCalls(this.#slot);
-    if (reasons !== undefined) for (const reason of reasons) this.#more().remember(String(reason));
   }
 
   /**
@@ -190,9 +182,7 @@ export class Breaker {
    * an open breaker whose time is up reads 'open' until a call or `state` moves it.
    */
   stats(): BreakerStats {
-    const store = this.#store();
-    const reasons = this.#extra()?.recentReasons() ?? [];
-    return { engine: store.engineName, ...store.statsOf(this.#slot), reasons };
+    return control.stats(this);
   }
 
   /** Time (ms, on the breaker's clock) until which an open three-state breaker stays open. */
@@ -202,9 +192,7 @@ export class Breaker {
 
   /** The breaker's one BreakerOpenError (frozen, without a stack): what a rejected call throws. */
   openError(): BreakerOpenError {
-    const extra = this.#more();
-    extra.dropError ??= dropError(this.key);
-    return extra.dropError;
+    return control.openError(this);
   }
 
   /**
@@ -330,14 +318,10 @@ export class Breaker {
     const store = this.#context.store;
     const slot = this.#slot;
     const duration = durationMs ?? (this.#timed ? store.now() - issuedAt : Number.NaN);
-    // Accelerated tripping (openForMs checked by the caller, and held to the policy's maxOpenMs),
-    // only for a permit of the current generation.
+    // Accelerated tripping (openForMs checked by the caller), for a permit of the current generation.
     const trips = openForMs !== undefined && openForMs > 0 && generation === store.generation(slot);
     let code = settle(store, slot, generation, outcome, duration);
-    if (trips) {
-      const atLeast = Math.min(openForMs, (store.policyOf(slot) as ThreeStatePolicy).maxOpenMs);
-      code |= store.core.tripThreeState(slot, atLeast, store.now());
-    }
+    if (trips) code |= trip(store, slot, openForMs);
     if ((code & CHANGED) !== 0) this.#changed(code);
   }
 
@@ -353,8 +337,7 @@ export class Breaker {
   }
 
   #reportDrop(): void {
-    const context = this.#context;
-    this.#more().reportDrop(this.key, context.store.now(), context.dropReportMs, context.onDrop!);
+    this.#more().reportDrop(this.key, this.#context);
   }
 
   /** The slot changed state (`code` with CHANGED), or may have: tell the listeners. */

@@ -91,11 +91,7 @@ export class BoxContext {
 }
 
 /** A standalone breaker's box of one slot, restored from a snapshot if given (with its reasons). */
-export function standalone(options: unknown): {
-  context: BoxContext;
-  ordinal: number;
-  reasons: readonly unknown[] | undefined;
-} {
+export function standalone(options: unknown): { context: BoxContext; ordinal: number } {
   const initial = takeInitialState("Breaker options", options);
   const checked = checkBreakerOptions("Breaker options", initial.rest);
   const store = createLocalStore(checked.engine, checked.now, checked.seed, 1024, MAX_BYTES);
@@ -105,5 +101,8 @@ export function standalone(options: unknown): {
   if (initial.snapshot !== undefined && bytes)
     restoreSnapshot(store, slot, bytes, initial.snapshot.savedAt);
   const context = new BoxContext(store, checked.onDrop, checked.dropReportMs);
-  return { context, ordinal: context.enter(slot, undefined), reasons: initial.snapshot?.reasons };
+  const ordinal = context.enter(slot, undefined);
+  for (const reason of initial.snapshot?.reasons ?? [])
+    context.more(ordinal).remember(String(reason));
+  return { context, ordinal };
 }

@@ -6,8 +6,9 @@ import type { BreakerState } from "../core/types.js";
 import { STATE_NAMES } from "../core/views.js";
 import type { Store } from "../store/store.js";
 import type { Breaker } from "./breaker.js";
+import { type BreakerOpenError, dropError } from "./errors.js";
 import type { Listener } from "./events.js";
-import { internals } from "./internals.js";
+import { type BreakerStats, internals } from "./internals.js";
 
 /** The breaker's store, if it runs the three-state policy; else a TypeError naming `what`. */
 export function threeState(breaker: Breaker, what: string): Store {
@@ -30,6 +31,20 @@ export function state(breaker: Breaker): BreakerState {
   const code = store.core.refreshThreeState(slot, store.now());
   if ((code & CHANGED) !== 0) internals.changed(breaker, code);
   return STATE_NAMES[store.stateCode(slot)];
+}
+
+/** Breaker.stats(): the core's stats sweep over this breaker alone, with its reasons. */
+export function stats(breaker: Breaker): BreakerStats {
+  const store = internals.store(breaker);
+  const reasons = internals.extra(breaker)?.recentReasons() ?? [];
+  return { engine: store.engineName, ...store.statsOf(internals.slotOf(breaker)), reasons };
+}
+
+/** Breaker.openError(): its one BreakerOpenError, made on first use. */
+export function openError(breaker: Breaker): BreakerOpenError {
+  const extra = internals.more(breaker);
+  extra.dropError ??= dropError(breaker.key);
+  return extra.dropError;
 }
 
 /** Sets a manual mode (MODE_*) and tells the listeners if what `state` reports moved. */

@@ -11,6 +11,7 @@ import {
 import type { BreakerState } from "../core/types.js";
 import { STATE_NAMES } from "../core/views.js";
 import type { Store } from "../store/store.js";
+import type { BoxContext } from "./context.js";
 import type { BreakerOpenError, TooManyRequestsError } from "./errors.js";
 import type { DropReport } from "./options.js";
 
@@ -65,14 +66,11 @@ export class Extra {
   /**
    * Counts a rejection and reports, at most once per `intervalMs` (go-zero's throttled log line).
    */
-  reportDrop(
-    key: string | undefined,
-    now: number,
-    intervalMs: number,
-    onDrop: (report: DropReport) => void,
-  ): void {
+  reportDrop(key: string | undefined, context: BoxContext): void {
+    const now = context.store.now();
+    const onDrop = context.onDrop as (report: DropReport) => void;
     this.unreported++;
-    if (now - this.reportedAt < intervalMs) return;
+    if (now - this.reportedAt < context.dropReportMs) return;
     const dropped = this.unreported;
     this.unreported = 0;
     this.reportedAt = now;

@@ -44,6 +44,7 @@ import {
   TS_OPEN_UNTIL,
   TS_STATE,
 } from "../core/layout.js";
+import type { ThreeStatePolicy } from "../core/types.js";
 import { bucketAt, recordAt } from "../core/views.js";
 import type { Store } from "./store.js";
 
@@ -143,6 +144,15 @@ export function settle(
     }
   }
   return settleByCore(store, slot, generation, outcome, durationMs);
+}
+
+/**
+ * Opens a three-state slot now for at least `atLeastMs` (an upstream's Retry-After), held to its
+ * policy's maxOpenMs whatever was asked. CHANGED or 0.
+ */
+export function trip(store: Store, slot: number, atLeastMs: number): number {
+  const maxOpenMs = (store.policyOf(slot) as ThreeStatePolicy).maxOpenMs;
+  return store.core.tripThreeState(slot, Math.min(atLeastMs, maxOpenMs), store.now());
 }
 
 /** settle() when the memory alone cannot count it (kept apart: settle() stays inlinable). */
