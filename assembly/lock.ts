@@ -22,7 +22,7 @@
 
 import {
   FLAG_THREE_STATE, LOCK_SPINS, OUTCOME_SUCCESS, POLICY_RECORD_SIZE, POLICY_SLOT_SIZE, POLICY_TABLE_OFFSET, SHARED_TAG_SHIFT, SLOT_FLAGS, SLOT_GEN,
-  SLOT_LOCK_SIZE, SLOT_POLICY,
+  SLOT_LOCK_SIZE, SLOT_POLICY, SHARED_OWNER_SHIFT,
 } from "../src/core/layout";
 import { updatePass } from "./adaptive";
 import { count } from "./three-state";
@@ -65,22 +65,47 @@ export function acquireAs(slot: u32, policyIndex: u32): u32 {
   return lock;
 }
 
-/** Spins until it sets the held bit, then takes the counted successes; returns the word it took them from. */
+/**
+ * Spins until it holds the lock (the held bit and this thread's number set), then takes the
+ * counted successes; returns the word it took them from. A lock held past LOCK_SPINS tries is
+ * taken over: its holder is gone (a terminated thread), and at most its one call is lost.
+ */
 export function take(lock: u32): u32 {
+  const mine = holder();
   let word = atomic.load<u32>(lock);
   let spins: u32 = 0;
-  while ((word & 1) != 0 || atomic.cmpxchg<u32>(lock, word, word | 1) != word) {
-    if (++spins == LOCK_SPINS) lockTimeout(lock); // throws (src/engine-js/memory.ts)
+  for (;;) {
+    if ((word & 1) == 0 || spins >= <u32>LOCK_SPINS) {
+      if (atomic.cmpxchg<u32>(lock, word, (word & ~0xff) | mine) == word) break;
+    } else {
+      spins++;
+    }
     word = atomic.load<u32>(lock);
   }
-  return atomic.and<u32>(lock, 1);
+  return atomic.and<u32>(lock, 0xff);
 }
 
-/** Imported: throws the JavaScript error for a lock held past LOCK_SPINS tries. */
-@external("env", "lockTimeout")
-declare function lockTimeout(lock: u32): void;
+/** This thread's held lock word (the held bit and its number), asked of the loader once. */
+let mine: u32 = 0;
+function holder(): u32 {
+  if (mine == 0) mine = (lockOwner() << SHARED_OWNER_SHIFT) | 1;
+  return mine;
+}
 
-/** Releases a lock `acquire` returned, keeping any successes counted meanwhile. */
+/** Imported: this thread's number in the box, 1..SHARED_OWNERS (src/engine-wasm/threads.ts). */
+@external("env", "lockOwner")
+declare function lockOwner(): u32;
+
+/**
+ * Releases a lock `acquire` returned, keeping any successes counted meanwhile; unless another
+ * thread has taken it over since (this thread was stopped that long), which now holds it.
+ */
 export function release(lock: u32): void {
-  if (ASC_FEATURE_THREADS) atomic.and<u32>(lock, ~1);
+  if (!ASC_FEATURE_THREADS) return;
+  let word = atomic.load<u32>(lock);
+  while ((word & 0xff) == mine) {
+    const seen = atomic.cmpxchg<u32>(lock, word, word & ~0xff);
+    if (seen == word) return;
+    word = seen;
+  }
 }

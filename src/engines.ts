@@ -34,11 +34,12 @@ export function chooseSharedEngine(
   choice: EngineChoice,
   bytes: number,
   maxBytes: number,
+  owner: number,
 ): { engine: Engine; memory: SharedMemory } {
   if (choice !== "js") {
     try {
       const memory = createSharedWasmMemory(bytes, maxBytes);
-      return { engine: createSharedWasmEngine(memory), memory };
+      return { engine: createSharedWasmEngine(memory, owner), memory };
     } catch (error) {
       if (choice === "wasm") throw error;
     }
@@ -50,18 +51,25 @@ export function chooseSharedEngine(
   const memory = new Growable(Math.min(Math.ceil(bytes / 65536) * 65536, maxBytes), {
     maxByteLength: maxBytes,
   });
-  return { engine: createSharedJsEngine(memory), memory };
+  return { engine: createSharedJsEngine(memory, owner), memory };
 }
 
-/** This thread's engine over a shared memory another thread made with `chooseSharedEngine`. */
-export function attachSharedEngine(name: EngineName, memory: SharedMemory): Engine {
+/** The SharedArrayBuffer of a shared memory for engine `name`; a TypeError when it is not one. */
+export function sharedBuffer(name: EngineName, memory: SharedMemory): SharedArrayBuffer {
   const wasm = name === "wasm";
   if (wasm ? !(memory instanceof WebAssembly.Memory) : !(memory instanceof SharedArrayBuffer)) {
     throw new TypeError(
       `breakerbox: a handle for the ${name} engine carries a ${wasm ? "WebAssembly.Memory" : "SharedArrayBuffer"}; this one does not`,
     );
   }
+  return (wasm ? (memory as WebAssembly.Memory).buffer : memory) as SharedArrayBuffer;
+}
+
+/** This thread's engine (its number in the box: `owner`) over a shared memory another thread made. */
+export function attachSharedEngine(name: EngineName, memory: SharedMemory, owner: number): Engine {
+  const wasm = name === "wasm";
+  sharedBuffer(name, memory);
   return wasm
-    ? createSharedWasmEngine(memory as WebAssembly.Memory)
-    : createSharedJsEngine(memory as GrowableSharedArrayBuffer);
+    ? createSharedWasmEngine(memory as WebAssembly.Memory, owner)
+    : createSharedJsEngine(memory as GrowableSharedArrayBuffer, owner);
 }

@@ -4,7 +4,6 @@
 // (assembly/ and src/engine-js/); what is defined here is only how to *read* them.
 
 import {
-  LOCK_SPINS,
   MODE_DISABLED,
   MODE_FORCED_OPEN,
   MODE_METRICS_ONLY,
@@ -54,6 +53,8 @@ export interface Views {
   f64: Float64Array;
   /** Over a shared buffer only: the view `Atomics` works lock words through. */
   i32?: Int32Array | undefined;
+  /** Over a shared buffer only: this thread's number in the box, which its lock words carry. */
+  owner?: number | undefined;
 }
 
 /** Views over the whole of `buffer` (made again after every growth). */
@@ -88,18 +89,6 @@ export function fixedView(buffer: SharedArrayBuffer): Views {
     f64: new Float64Array(buffer, 0, length >>> 3),
     i32: new Int32Array(buffer, 0, length >>> 2),
   };
-}
-
-/**
- * Thrown by a shared box's lock taken LOCK_SPINS times in vain (by both engines: the threads build
- * of the wasm core imports it, and by the box lock).
- */
-export function lockTimeout(lock: number): never {
-  throw new Error(
-    `breakerbox: the lock at ${lock} of a shared box has been held past ${LOCK_SPINS} tries: the ` +
-      "thread holding it was most likely stopped inside a breaker call (worker.terminate()) and the " +
-      "breaker cannot be used again",
-  );
 }
 
 // ── Policy records ──────────────────────────────────────────────────────────────────────────────

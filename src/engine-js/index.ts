@@ -44,10 +44,12 @@ export function createJsEngine(bytes: number): Engine {
 
 /**
  * The shared mode over `buffer`, a growable SharedArrayBuffer that other threads may hold too:
- * growth by any of them is seen by all, and each operation holds the slot's lock.
+ * growth by any of them is seen by all, and each operation holds the slot's lock, as the thread
+ * numbered `owner` in the box.
  */
-export function createSharedJsEngine(buffer: GrowableSharedArrayBuffer): Engine {
-  let m: Views = fixedView(buffer);
+export function createSharedJsEngine(buffer: GrowableSharedArrayBuffer, owner: number): Engine {
+  const views = (): Views => ({ ...fixedView(buffer), owner });
+  let m: Views = views();
   return {
     name: "js",
     core: {
@@ -69,7 +71,7 @@ export function createSharedJsEngine(buffer: GrowableSharedArrayBuffer): Engine 
     // The store asks for the buffer whenever it finds the memory grown (by any thread), and uses
     // no slot past what its views reach: the engine's views are renewed with its own.
     buffer() {
-      if (buffer.byteLength !== m.u8.length) m = fixedView(buffer);
+      if (buffer.byteLength !== m.u8.length) m = views();
       return buffer as unknown as ArrayBuffer;
     },
     grow(target) {
@@ -80,7 +82,7 @@ export function createSharedJsEngine(buffer: GrowableSharedArrayBuffer): Engine 
         );
       }
       buffer.grow(target);
-      m = fixedView(buffer);
+      m = views();
     },
   };
 }

@@ -6,10 +6,10 @@
 
 import {
   FLAG_THREE_STATE, LOCK_SPINS, OUTCOME_SUCCESS, POLICY_RECORD_SIZE, POLICY_SLOT_SIZE, POLICY_TABLE_OFFSET, SHARED_TAG_SHIFT, SLOT_FLAGS, SLOT_GEN,
-  SLOT_LOCK_SIZE, SLOT_POLICY,
+  SLOT_LOCK_SIZE, SLOT_POLICY, SHARED_OWNER_SHIFT,
 } from "../core/layout.js";
 import { updatePass } from "./adaptive.js";
-import { lockTimeout, type Views } from "../core/views.js";
+import type { Views } from "../core/views.js";
 import { count } from "./three-state.js";
 import { addSuccesses, policyOf } from "./window.js";
 
@@ -48,20 +48,40 @@ export function acquireAs(m: Views, slot: number, policyIndex: number): number {
   return lock;
 }
 
-/** Spins until it sets the held bit, then takes the counted successes; returns the word it took them from. */
+/**
+ * Spins until it holds the lock (the held bit and this thread's number set), then takes the
+ * counted successes; returns the word it took them from. A lock held past LOCK_SPINS tries is
+ * taken over: its holder is gone (a terminated thread), and at most its one call is lost.
+ */
 export function take(m: Views, lock: number): number {
   const i32 = m.i32!;
   const at = lock >>> 2;
+  const mine = (m.owner! << SHARED_OWNER_SHIFT) | 1;
   let word = Atomics.load(i32, at);
   let spins = 0;
-  while ((word & 1) !== 0 || Atomics.compareExchange(i32, at, word, word | 1) !== word) {
-    if (++spins === LOCK_SPINS) lockTimeout(lock);
+  for (;;) {
+    if ((word & 1) === 0 || spins >= LOCK_SPINS) {
+      if (Atomics.compareExchange(i32, at, word, (word & ~0xff) | mine) === word) break;
+    } else {
+      spins++;
+    }
     word = Atomics.load(i32, at);
   }
-  return Atomics.and(i32, at, 1);
+  return Atomics.and(i32, at, 0xff);
 }
 
-/** Releases a lock `acquire` returned, keeping any successes counted meanwhile. */
+/**
+ * Releases a lock `acquire` returned, keeping any successes counted meanwhile; unless another
+ * thread has taken it over since (this thread was stopped that long), which now holds it.
+ */
 export function release(m: Views, lock: number): void {
-  Atomics.and(m.i32!, lock >>> 2, ~1);
+  const i32 = m.i32!;
+  const at = lock >>> 2;
+  const mine = (m.owner! << SHARED_OWNER_SHIFT) | 1;
+  let word = Atomics.load(i32, at);
+  while ((word & 0xff) === mine) {
+    const seen = Atomics.compareExchange(i32, at, word, word & ~0xff);
+    if (seen === word) return;
+    word = seen;
+  }
 }

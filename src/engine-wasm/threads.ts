@@ -4,7 +4,6 @@
 // Imported only by the `breakerbox/shared` entry, so the default bundle does not carry it.
 
 import type { Core, Engine } from "../core/types.js";
-import { lockTimeout } from "../core/views.js";
 import { CORE_THREADS_WASM } from "./core-threads.generated.js";
 
 const PAGE = 65536;
@@ -42,9 +41,13 @@ export function createSharedWasmMemory(bytes: number, maxBytes: number): WebAsse
   });
 }
 
-/** An engine over `memory`, a shared WebAssembly.Memory that other threads may hold too. */
-export function createSharedWasmEngine(memory: WebAssembly.Memory): Engine {
-  const instance = new WebAssembly.Instance(compileThreadsCore(), { env: { memory, lockTimeout } });
+/**
+ * An engine over `memory`, a shared WebAssembly.Memory that other threads may hold too, for the
+ * thread numbered `owner` in the box (its lock words carry the number).
+ */
+export function createSharedWasmEngine(memory: WebAssembly.Memory, owner: number): Engine {
+  const lockOwner = () => owner;
+  const instance = new WebAssembly.Instance(compileThreadsCore(), { env: { memory, lockOwner } });
   return {
     name: "wasm",
     core: instance.exports as unknown as Core,

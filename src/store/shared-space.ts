@@ -19,6 +19,7 @@ import {
   BOX_SHARED,
   BOX_SLOTS_MADE_OFFSET,
   BOX_SLOTS_START_OFFSET,
+  BOX_THREADS_OFFSET,
   BOX_TOP_OFFSET,
   BOX_VERSION_OFFSET,
   FLAG_FREE,
@@ -26,6 +27,8 @@ import {
   LAYOUT_VERSION,
   LOCK_SPINS,
   POLICY_SLOT_SIZE,
+  SHARED_OWNER_SHIFT,
+  SHARED_OWNERS,
   SLOT_ALIGN,
   SLOT_FLAGS,
   SLOT_LOCK_SIZE,
@@ -33,8 +36,8 @@ import {
   STATS_RECORD_SIZE,
 } from "../core/layout.js";
 import type { EngineChoice, EngineName } from "../core/types.js";
-import { lockTimeout, recordAt } from "../core/views.js";
-import { attachSharedEngine, chooseSharedEngine, type SharedMemory } from "../engines.js";
+import { recordAt } from "../core/views.js";
+import { attachSharedEngine, chooseSharedEngine, type SharedMemory, sharedBuffer } from "../engines.js";
 import { KEY_BYTES_PER_KEY } from "./key-table.js";
 import { settleShared } from "./shared-settle.js";
 import { Store } from "./store.js";
@@ -74,8 +77,12 @@ export class SharedSpace {
   /** This thread's stats scratch (a pseudo-slot), made by its first sweep. */
   private scratch = 0;
 
-  constructor(memory: SharedMemory) {
+  /** This thread's number in the box, which its locks carry. */
+  readonly owner: number;
+
+  constructor(memory: SharedMemory, owner: number) {
     this.memory = memory;
+    this.owner = owner;
   }
 
   slotsStart(store: Store): number {
@@ -143,17 +150,28 @@ export class SharedSpace {
     return settleShared(store, slot, generation, outcome, durationMs);
   }
 
-  /** Runs `make` holding the box lock, with views current (another thread may have grown the memory). */
+  /**
+   * Runs `make` holding the box lock, with views current (another thread may have grown the
+   * memory). The lock word names this thread (as slot locks do); held past LOCK_SPINS tries, its
+   * holder is gone, and the lock is taken over.
+   */
   locked<T>(store: Store, make: () => T): T {
+    const at = BOX_LOCK_OFFSET >>> 2;
+    const mine = (this.owner << SHARED_OWNER_SHIFT) | 1;
     let spins = 0;
-    while (Atomics.compareExchange(store.u32, BOX_LOCK_OFFSET >>> 2, 0, 1) !== 0) {
-      if (++spins === LOCK_SPINS) lockTimeout(BOX_LOCK_OFFSET); // held for one allocation, normally
+    for (;;) {
+      const word = Atomics.load(store.u32, at);
+      if (word === 0 || spins >= LOCK_SPINS) {
+        if (Atomics.compareExchange(store.u32, at, word, mine) === word) break;
+      } else {
+        spins++;
+      }
     }
     try {
       store.refreshViews();
       return make();
     } finally {
-      Atomics.store(store.u32, BOX_LOCK_OFFSET >>> 2, 0);
+      Atomics.compareExchange(store.u32, at, mine, 0); // unless taken over meanwhile
     }
   }
 }
@@ -184,8 +202,8 @@ export function createSharedStore(
       `breakerbox: a shared box of maxKeys ${maxKeys} needs ${bytes} bytes, past its maxBytes ${maxBytes}`,
     );
   }
-  const { engine, memory } = chooseSharedEngine(choice, bytes, maxBytes);
-  const store = new Store(engine, new SharedSpace(memory), clock, seed, maxBytes);
+  const { engine, memory } = chooseSharedEngine(choice, bytes, maxBytes, 1); // this thread: number 1
+  const store = new Store(engine, new SharedSpace(memory, 1), clock, seed, maxBytes);
   store.stamp();
   const u32 = store.u32;
   u32[BOX_FLAGS_OFFSET >>> 2] = BOX_SHARED;
@@ -198,6 +216,7 @@ export function createSharedStore(
   u32[BOX_SEED_OFFSET >>> 2] = seed;
   store.f64[BOX_MAX_BYTES_OFFSET >>> 3] = maxBytes;
   store.u16[(recordAt(SCRATCH_POLICY) + POLICY_SLOT_SIZE) >>> 1] = SCRATCH_SIZE;
+  Atomics.store(u32, BOX_THREADS_OFFSET >>> 2, 1);
   Atomics.store(u32, BOX_POLICIES_OFFSET >>> 2, 1);
   return store;
 }
@@ -209,8 +228,7 @@ export function attachSharedStore(
   clock: (() => number) | undefined,
 ): Store {
   requireSharedMemory();
-  const engine = attachSharedEngine(name, memory);
-  const u32 = new Uint32Array(engine.buffer());
+  const u32 = new Uint32Array(sharedBuffer(name, memory));
   if (
     u32[BOX_MAGIC_OFFSET >>> 2] !== BOX_MAGIC ||
     u32[BOX_VERSION_OFFSET >>> 2] !== LAYOUT_VERSION ||
@@ -220,10 +238,13 @@ export function attachSharedStore(
       "breakerbox: the handle's memory is not a shared box of this version of breakerbox",
     );
   }
+  // This thread's number in the box, which its lock words carry (1..SHARED_OWNERS, then again).
+  const owner = (Atomics.add(u32, BOX_THREADS_OFFSET >>> 2, 1) % SHARED_OWNERS) + 1;
+  const engine = attachSharedEngine(name, memory, owner);
   const maxBytes = new Float64Array(engine.buffer())[BOX_MAX_BYTES_OFFSET >>> 3];
   const store = new Store(
     engine,
-    new SharedSpace(memory),
+    new SharedSpace(memory, owner),
     clock,
     u32[BOX_SEED_OFFSET >>> 2],
     maxBytes,

@@ -92,5 +92,12 @@ function grow() {
   return { issued, bytes: box.bytesUsed };
 }
 
-const run = { counts, transitions, create, grow }[scenario];
+/** Settles failures on one key without end, mostly inside the core under the slot's lock, until terminated. */
+function hammer() {
+  const breaker = box.get(keys[0], policy);
+  Atomics.add(new Int32Array(start), 1, 1); // attached: the main thread may terminate it any time now
+  for (;;) breaker.reject(breaker.tryAcquire());
+}
+
+const run = { counts, transitions, create, grow, hammer }[scenario];
 parentPort.postMessage(run());
