@@ -71,17 +71,12 @@ export class Permits {
     if (this.live[place] !== 0) {
       // Every place near is taken and the table can grow no more: the older token goes.
       token = first;
-      place = token & this.mask;
-      this.live[place] = 0;
+      this.live[token & this.mask] = 0;
       this.outstanding--;
       this.expired++;
     }
-    this.sequence = token;
-    this.live[place] = token;
-    this.owners[place] = slot * 65536 + generation;
-    this.issued[place] = issuedAt;
-    this.outstanding++;
-    return token;
+    this.sequence = token - 1; // issue() now takes `token`, whose place is free
+    return this.issue(slot, generation, issuedAt);
   }
 
   /**

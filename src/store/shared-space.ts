@@ -37,7 +37,12 @@ import {
 } from "../core/layout.js";
 import type { EngineChoice, EngineName } from "../core/types.js";
 import { recordAt } from "../core/views.js";
-import { attachSharedEngine, chooseSharedEngine, type SharedMemory, sharedBuffer } from "../engines.js";
+import {
+  attachSharedEngine,
+  chooseSharedEngine,
+  type SharedMemory,
+  sharedBuffer,
+} from "../engines.js";
 import { KEY_BYTES_PER_KEY } from "./key-table.js";
 import { settleShared } from "./shared-settle.js";
 import { Store } from "./store.js";
