@@ -10,7 +10,7 @@ import {
   CALL_FAILURE, CALL_SLOW, CHANGED, CHANGED_FROM_SHIFT, CHANGED_TO_SHIFT, DECISION_DROP, DECISION_PASS, DECISION_TOO_MANY, FLAG_PASS, FLAG_PASS_ANY_TIME, FLAG_THREE_STATE,
   MODE_DISABLED, MODE_FORCED_OPEN, MODE_METRICS_ONLY, MODE_NORMAL, OUTCOME_EXCLUDED, OUTCOME_FAILURE, OUTCOME_SUCCESS,
   POLICY_BACKOFF, POLICY_HALF_OPEN_MAX_CALLS, POLICY_HALF_OPEN_SUCCESSES, POLICY_MAX_OPEN_MS, POLICY_MIN_REQUESTS,
-  POLICY_OPEN_MS, POLICY_RECORD_SIZE, POLICY_SLOW_CALL_MS, POLICY_TABLE_OFFSET, POLICY_THRESHOLD, POLICY_TRIP,
+  POLICY_OPEN_MS, POLICY_PROBE_TIMEOUT_MS, POLICY_RECORD_SIZE, POLICY_SLOW_CALL_MS, POLICY_TABLE_OFFSET, POLICY_THRESHOLD, POLICY_TRIP,
   SLOT_BUCKET, SLOT_FLAGS, SLOT_GEN, SLOT_PENDING, SLOT_POLICY, STATE_CLOSED, STATE_HALF_OPEN, STATE_OPEN,
   THREE_STATE_HEADER_SIZE, TRIP_CONSECUTIVE, TRIP_FAILURE_COUNT, TRIP_SLOW_RATIO, TS_BUCKET_FAILURES,
   TS_BUCKET_REQUESTS, TS_BUCKET_SLOW, TS_CHANGED_AT, TS_CONSECUTIVE_FAILURES, TS_CONSECUTIVE_SUCCESSES, TS_EXCLUSIONS,
@@ -134,14 +134,18 @@ export function shouldTrip(slot: u32, policy: u32): bool {
   return <f64>bad / <f64>requests >= threshold;
 }
 
-/** Lazy transition of an open slot whose time is up: to half-open. Returns CHANGED or 0. */
+/**
+ * Lazy transitions: an open slot whose time is up goes half-open; a half-open slot whose probes are
+ * still out past their deadline (POLICY_PROBE_TIMEOUT_MS) opens again. Returns CHANGED or 0.
+ */
 export function refreshThreeState(slot: u32, now: f64): i32 {
   const policy = policyOf(slot);
   catchUp(slot, policy, now);
-  if (load<u8>(slot + TS_STATE) == STATE_OPEN && load<u8>(slot + TS_MODE) != MODE_DISABLED
-    && now >= load<f64>(slot + TS_OPEN_UNTIL)) {
-    return transition(slot, policy, STATE_HALF_OPEN, now);
-  }
+  if (load<u8>(slot + TS_MODE) == MODE_DISABLED || now < load<f64>(slot + TS_OPEN_UNTIL)) return 0;
+  const state = load<u8>(slot + TS_STATE);
+  if (state == STATE_OPEN) return transition(slot, policy, STATE_HALF_OPEN, now);
+  // Half-open, `openUntil` is the probes' deadline: probes still out past it count as failed.
+  if (state == STATE_HALF_OPEN && load<u16>(slot + TS_IN_FLIGHT) != 0) return open(slot, policy, now, 0);
   return 0;
 }
 
@@ -162,8 +166,13 @@ export function allowThreeState(slot: u32, now: f64): i32 {
     decision = DECISION_DROP;
   } else if (state == STATE_HALF_OPEN) {
     const inFlight = <u32>load<u16>(slot + TS_IN_FLIGHT);
-    if (inFlight < <u32>load<u16>(policyOf(slot) + POLICY_HALF_OPEN_MAX_CALLS)) store<u16>(slot + TS_IN_FLIGHT, <u16>(inFlight + 1));
-    else decision = DECISION_TOO_MANY;
+    const policy = policyOf(slot);
+    if (inFlight < <u32>load<u16>(policy + POLICY_HALF_OPEN_MAX_CALLS)) {
+      store<u16>(slot + TS_IN_FLIGHT, <u16>(inFlight + 1));
+      store<f64>(slot + TS_OPEN_UNTIL, now + load<f64>(policy + POLICY_PROBE_TIMEOUT_MS)); // the lease
+    } else {
+      decision = DECISION_TOO_MANY;
+    }
   }
   return (mode == MODE_METRICS_ONLY ? DECISION_PASS : decision) | changed;
 }

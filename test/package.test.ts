@@ -14,10 +14,11 @@ const root = new URL("..", import.meta.url).pathname;
  * the facade was rebuilt over an explicit store (15,358 → 16,662 bytes: the policy-record codec
  * and its identity, the typed views, one Store over pluggable spaces), and breakers kept their JS
  * state by number in the box instead of on an object each (→ 17,089 bytes), the first hardening
- * against lost permits and odd input (→ 17,469 bytes), the snapshot check (→ 18,111 bytes) and
- * policy records freed for reuse (→ 18,310 bytes); see the README, "Browsers and bundlers".
+ * against lost permits and odd input (→ 17,469 bytes), the snapshot check (→ 18,111 bytes),
+ * policy records freed for reuse (→ 18,310 bytes) and probe leases (→ 18,457 bytes); see the
+ * README, "Browsers and bundlers".
  */
-const BUDGET = 18 * 1024;
+const BUDGET = 18.5 * 1024;
 
 describe("package", () => {
   it(`the browser entry weighs at most ${BUDGET} bytes, minified and gzipped, wasm included`, async () => {

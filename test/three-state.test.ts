@@ -369,3 +369,82 @@ describe.each(engines)("three-state breaker on the %s engine", (engine) => {
     expect(box.dropping()).toBe(1);
   });
 });
+
+describe.each(engines)("probe leases on the %s engine", (engine) => {
+  it("a probe never settled counts as failed after probeTimeoutMs: the breaker opens again, then probes anew", () => {
+    const clock = new ManualClock();
+    const b = new Breaker({
+      engine,
+      now: clock.now,
+      trip: { consecutiveFailures: 1 },
+      openMs: 1000,
+      probeTimeoutMs: 500,
+      backoff: 2,
+    });
+    b.reject(b.tryAcquire());
+    clock.t = 1000;
+    const lost = b.tryAcquire(); // the probe: never settled
+    expect(lost).toBeGreaterThan(0);
+    expect(b.state).toBe("half-open");
+    clock.t = 1499;
+    expect(b.tryAcquire()).toBe(0); // too many requests: the probe is still out
+    clock.t = 1500;
+    expect(b.state).toBe("open"); // its lease ran out: a failure, and open again with the backoff
+    expect(b.openUntil).toBe(1500 + 2000);
+    clock.t = 3500;
+    const probe = b.tryAcquire();
+    expect(probe).toBeGreaterThan(0);
+    b.accept(probe);
+    expect(b.state).toBe("closed");
+    b.accept(lost); // the lost probe, settled at last: stale, it counts for nothing
+    expect(b.counts.successes).toBe(0);
+  });
+
+  it("a snapshot taken with a probe out is restored with none out: the next call probes", () => {
+    const clock = new ManualClock();
+    const options = {
+      engine,
+      now: clock.now,
+      trip: { consecutiveFailures: 1 },
+      openMs: 1000,
+    } as const;
+    const b = new Breaker(options);
+    b.reject(b.tryAcquire());
+    clock.t = 1000;
+    expect(b.tryAcquire()).toBeGreaterThan(0); // a probe out, never settled here
+    const snapshot = JSON.parse(JSON.stringify(b.toJSON()));
+    const restored = new Breaker({ engine, now: clock.now, initialState: snapshot });
+    expect(restored.state).toBe("half-open");
+    const probe = restored.tryAcquire();
+    expect(probe).toBeGreaterThan(0);
+    restored.accept(probe);
+    expect(restored.state).toBe("closed");
+  });
+
+  it("probeTimeoutMs: Infinity waits for ever, and survives JSON", () => {
+    const clock = new ManualClock();
+    const b = new Breaker({
+      engine,
+      now: clock.now,
+      trip: { consecutiveFailures: 1 },
+      openMs: 10,
+      probeTimeoutMs: Number.POSITIVE_INFINITY,
+    });
+    b.reject(b.tryAcquire());
+    clock.t = 10;
+    expect(b.tryAcquire()).toBeGreaterThan(0);
+    clock.t = 1e12;
+    expect(b.state).toBe("half-open");
+    const restored = new Breaker({
+      engine,
+      now: clock.now,
+      initialState: JSON.parse(JSON.stringify(b.toJSON())),
+    });
+    expect((restored.toJSON().policy as { probeTimeoutMs: number }).probeTimeoutMs).toBe(
+      Number.POSITIVE_INFINITY,
+    );
+    expect(() => new Breaker({ trip: { consecutiveFailures: 1 }, probeTimeoutMs: 0 })).toThrow(
+      /probeTimeoutMs must be a number > 0 \(Infinity waits for ever\), got 0/,
+    );
+  });
+});

@@ -123,7 +123,7 @@ export const SHARED_SUCCESS_LIMIT = 65535;
 // Three-state:
 //   4 trip u8 · 5 window u8 (WINDOW_TIME | WINDOW_COUNT) · 6 halfOpenMaxCalls u16
 //   24 threshold f64 · 32 minRequests f64 · 40 slowCallMs f64 · 48 openMs f64 · 56 maxOpenMs f64
-//   64 backoff f64 · 72 halfOpenSuccesses u16 · 74 windowCalls u16
+//   64 backoff f64 · 72 halfOpenSuccesses u16 · 74 windowCalls u16 · 80 probeTimeoutMs f64
 //
 // `epoch` is the time bucket 0 starts: buckets of every slot under this policy are aligned to it
 // (go-zero aligns them to the breaker's creation; a box aligns them to the policy's creation).
@@ -152,6 +152,13 @@ export const POLICY_MAX_OPEN_MS = 56;
 export const POLICY_BACKOFF = 64;
 export const POLICY_HALF_OPEN_SUCCESSES = 72;
 export const POLICY_WINDOW_CALLS = 74;
+/**
+ * How long a half-open breaker waits for its probes: each admitted probe sets the slot's
+ * `openUntil` (unused while half-open) to now + probeTimeoutMs; once it passes with probes still
+ * out, they count as failed and the breaker opens again, with its backoff (a lease: a probe that
+ * never settles cannot keep a breaker half-open and rejecting for ever).
+ */
+export const POLICY_PROBE_TIMEOUT_MS = 80;
 
 /**
  * Adaptive recovery modes. RECOVERY_GO_ZERO is go-zero's algorithm exactly. RECOVERY_FAST adds an

@@ -22,6 +22,7 @@ import {
   POLICY_MIN_REQUESTS,
   POLICY_OPEN_MS,
   POLICY_OUTAGE_BUCKETS,
+  POLICY_PROBE_TIMEOUT_MS,
   POLICY_PROTECTION,
   POLICY_RECORD_SIZE,
   POLICY_RECOVERY,
@@ -93,6 +94,7 @@ export function writePolicy(
     f64(POLICY_BACKOFF, policy.backoff);
     u16(POLICY_HALF_OPEN_SUCCESSES, policy.halfOpenSuccesses);
     u16(POLICY_WINDOW_CALLS, policy.windowCalls);
+    f64(POLICY_PROBE_TIMEOUT_MS, policy.probeTimeoutMs);
   }
   m.u8[record + POLICY_BUCKETS] = policy.buckets;
   u16(POLICY_SLOT_SIZE, slotBytes(policy, lockBytes));
@@ -136,6 +138,7 @@ export function readPolicy(m: Views, index: number): Policy | undefined {
       backoff: f64(POLICY_BACKOFF),
       halfOpenMaxCalls: u16(POLICY_HALF_OPEN_MAX_CALLS),
       halfOpenSuccesses: u16(POLICY_HALF_OPEN_SUCCESSES),
+      probeTimeoutMs: f64(POLICY_PROBE_TIMEOUT_MS),
     };
   }
   return undefined;

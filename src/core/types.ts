@@ -85,6 +85,8 @@ export interface ThreeStatePolicy {
   readonly backoff: number;
   readonly halfOpenMaxCalls: number;
   readonly halfOpenSuccesses: number;
+  /** How long half-open waits for its probes before they count as failed (Infinity: for ever). */
+  readonly probeTimeoutMs: number;
 }
 
 export type Policy = AdaptivePolicy | ThreeStatePolicy;

@@ -50,6 +50,7 @@ const THREE_STATE_KEYS = [
   "maxOpenMs",
   "halfOpenMaxCalls",
   "halfOpenSuccesses",
+  "probeTimeoutMs",
 ];
 const BOX_KEYS = ["now", "seed", "engine", "onDrop", "dropReportMs"];
 
@@ -208,6 +209,14 @@ function threeStatePolicy(options: Record<string, unknown>): ThreeStatePolicy {
   );
   const halfOpenMaxCalls = int(options, "halfOpenMaxCalls", d.halfOpenMaxCalls, 1, 65535);
   const halfOpenSuccesses = int(options, "halfOpenSuccesses", halfOpenMaxCalls, 1, 65535);
+  const probeTimeoutMs = real(
+    options,
+    "probeTimeoutMs",
+    openMs,
+    Number.MIN_VALUE,
+    Number.POSITIVE_INFINITY,
+    "a number > 0 (Infinity waits for ever)",
+  );
   return {
     kind: "three-state",
     trip: code,
@@ -223,6 +232,7 @@ function threeStatePolicy(options: Record<string, unknown>): ThreeStatePolicy {
     backoff,
     halfOpenMaxCalls,
     halfOpenSuccesses,
+    probeTimeoutMs,
   };
 }
 

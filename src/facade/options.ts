@@ -63,6 +63,12 @@ export interface ThreeStateOptions {
   halfOpenMaxCalls?: number;
   /** Consecutive probe successes that close the breaker. Default halfOpenMaxCalls. */
   halfOpenSuccesses?: number;
+  /**
+   * How long (ms) a half-open breaker waits for its probes: a probe out that long counts as failed
+   * and the breaker opens again, with its backoff, so a probe that never settles (a token never
+   * settled, a call that hangs) cannot hold it half-open. Default: openMs. Infinity: for ever.
+   */
+  probeTimeoutMs?: number;
 }
 
 /** Either policy's options. */

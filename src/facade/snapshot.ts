@@ -75,6 +75,7 @@ export function policyOptions(policy: Policy): PolicyOptions {
     maxOpenMs: policy.maxOpenMs,
     halfOpenMaxCalls: policy.halfOpenMaxCalls,
     halfOpenSuccesses: policy.halfOpenSuccesses,
+    probeTimeoutMs: policy.probeTimeoutMs,
   };
 }
 
@@ -130,12 +131,12 @@ export function checkSnapshot(value: unknown): { snapshot: BreakerSnapshot; poli
   if (!Number.isFinite(snapshot.savedAt)) {
     throw new RangeError(`initialState.savedAt must be a finite time, got ${snapshot.savedAt}`);
   }
-  // JSON has no Infinity: a snapshot that went through JSON.stringify carries forcePassMs: null.
-  const options = snapshot.policy as { forcePassMs?: unknown } | null;
-  const policy =
-    typeof options === "object" && options !== null && options.forcePassMs === null
-      ? { ...options, forcePassMs: Number.POSITIVE_INFINITY }
-      : snapshot.policy;
+  // JSON has no Infinity: a snapshot that went through JSON.stringify carries null instead, for
+  // the options that take Infinity.
+  const policy = { ...(snapshot.policy as Record<string, unknown>) };
+  for (const key of ["forcePassMs", "probeTimeoutMs"]) {
+    if (policy[key] === null) policy[key] = Number.POSITIVE_INFINITY;
+  }
   return { snapshot, policy: checkPolicy("initialState.policy", policy) };
 }
 

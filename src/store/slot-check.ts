@@ -104,7 +104,7 @@ function threeStateProblem(view: DataView, policy: ThreeStatePolicy): string | u
     return "probes in flight";
   }
   if (
-    !Number.isFinite(view.getFloat64(TS_OPEN_UNTIL, true)) ||
+    !(view.getFloat64(TS_OPEN_UNTIL, true) > Number.NEGATIVE_INFINITY) || // Infinity: a probe deadline
     !Number.isFinite(view.getFloat64(TS_CHANGED_AT, true))
   ) {
     return "times";

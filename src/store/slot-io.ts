@@ -11,6 +11,7 @@ import {
   SLOT_PENDING,
   SLOT_POLICY,
   STATS_RECORD_SIZE,
+  TS_IN_FLIGHT,
 } from "../core/layout.js";
 import type { SlotStats } from "../core/types.js";
 import { isolationsOf, readStats, statsSlot } from "../core/views.js";
@@ -88,5 +89,8 @@ export function writeSlot(
     store.kindOf(slot) === KIND_ADAPTIVE ? ~(FLAG_FREE | FLAG_PASS) : ~FLAG_FREE;
   store.u8[slot + SLOT_PENDING] = 0;
   store.u32[(slot + SLOT_BUCKET) >>> 2] = (current - Math.min(elapsedBuckets, 0x7fffffff)) >>> 0;
-  if (store.kindOf(slot) !== KIND_ADAPTIVE) store.core.isolate(slot, -isolationsOf(store, slot));
+  if (store.kindOf(slot) !== KIND_ADAPTIVE) {
+    store.u16[(slot + TS_IN_FLIGHT) >>> 1] = 0; // its probes were another process's: none is out here
+    store.core.isolate(slot, -isolationsOf(store, slot));
+  }
 }
