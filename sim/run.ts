@@ -3,19 +3,36 @@
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
 import { POLICIES, SCENARIOS } from "./scenarios.js";
 import { type Summary, simulate, summarize } from "./simulator.js";
 import { chart } from "./svg.js";
 
-function option(name: string, fallback: string): string {
-  const at = process.argv.indexOf(`--${name}`);
-  return at >= 0 && at + 1 < process.argv.length ? process.argv[at + 1] : fallback;
+// Unknown flags are errors (parseArgs strict), and so are values that make no sense.
+const { values } = parseArgs({
+  options: {
+    out: { type: "string", default: "demo-out" },
+    seed: { type: "string", default: "7" },
+    engine: { type: "string", default: "wasm" },
+    only: { type: "string", default: "" },
+  },
+  strict: true,
+});
+const out = resolve(values.out);
+const seed = Number(values.seed);
+if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
+  throw new RangeError(`--seed must be an integer in [0, 2^32), got ${values.seed}`);
 }
-
-const out = resolve(option("out", "demo-out"));
-const seed = Number(option("seed", "7"));
-const engine = option("engine", "wasm") as "wasm" | "js";
-const only = option("only", "");
+if (values.engine !== "wasm" && values.engine !== "js") {
+  throw new RangeError(`--engine must be wasm or js, got ${values.engine}`);
+}
+const engine: "wasm" | "js" = values.engine;
+const only = values.only;
+if (only !== "" && !SCENARIOS.some((s) => s.name === only)) {
+  throw new RangeError(
+    `--only must name a scenario (${SCENARIOS.map((s) => s.name).join(", ")}), got ${only}`,
+  );
+}
 mkdirSync(out, { recursive: true });
 
 const fmt = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : "never");
