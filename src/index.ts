@@ -10,11 +10,13 @@ export type {
 export type { BreakerBoxOptions, KeyedStats } from "./facade/box.js";
 export { BreakerBox } from "./facade/box.js";
 export { Breaker } from "./facade/breaker.js";
-export type { DoOptions, Permit } from "./facade/do.js";
+export type { CallContext, DoOptions, Permit } from "./facade/do.js";
 export {
   BreakerOpenError,
   isBreakerOpenError,
+  isTimeoutError,
   isTooManyRequestsError,
+  TimeoutError,
   TooManyRequestsError,
 } from "./facade/errors.js";
 export { REASONS_KEPT } from "./facade/events.js";

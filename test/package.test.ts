@@ -15,10 +15,10 @@ const root = new URL("..", import.meta.url).pathname;
  * and its identity, the typed views, one Store over pluggable spaces), and breakers kept their JS
  * state by number in the box instead of on an object each (→ 17,089 bytes), the first hardening
  * against lost permits and odd input (→ 17,469 bytes), the snapshot check (→ 18,111 bytes),
- * policy records freed for reuse (→ 18,310 bytes) and probe leases (→ 18,457 bytes); see the
- * README, "Browsers and bundlers".
+ * policy records freed for reuse (→ 18,310 bytes), probe leases (→ 18,457 bytes) and do() with
+ * timeouts and signals (→ 19,360 bytes); see the README, "Browsers and bundlers".
  */
-const BUDGET = 18.5 * 1024;
+const BUDGET = 19.5 * 1024;
 
 describe("package", () => {
   it(`the browser entry weighs at most ${BUDGET} bytes, minified and gzipped, wasm included`, async () => {

@@ -11,7 +11,7 @@ import { Breaker } from "./breaker.js";
 import { checkInteger } from "./check.js";
 import { checkBreakerOptions, checkPolicy } from "./check-options.js";
 import { BoxContext } from "./context.js";
-import type { DoOptions } from "./do.js";
+import type { CallContext, DoOptions } from "./do.js";
 import { type Keys, LocalKeys } from "./keys.js";
 import type { BreakerOptions, PolicyOptions } from "./options.js";
 import {
@@ -72,7 +72,7 @@ function localParts(options: BreakerBoxOptions | undefined): BoxParts {
     maxBytes === undefined ? MAX_BYTES : checkInteger("maxBytes", maxBytes, 65536, MAX_BYTES);
   const store = createLocalStore(checked.engine, checked.now, checked.seed, 64 * 1024, bytes);
   const ordinals = new Map<string, number>();
-  const context = new BoxContext(store, checked.onDrop, checked.dropReportMs);
+  const context = new BoxContext(store, checked.onDrop, checked.dropReportMs, checked.timeoutMs);
   const keys = new LocalKeys(store, context, ordinals, limit);
   const defaultPolicy = store.policy(checked.policy);
   store.policies.pin(defaultPolicy);
@@ -258,7 +258,7 @@ export class BreakerBox {
   }
 
   /** `get(key).do(fn, options)`. */
-  do<R>(key: string, fn: () => R, options?: DoOptions<R>): R {
+  do<R>(key: string, fn: (call: CallContext) => R, options?: DoOptions<R>): R {
     return this.get(key).do(fn, options);
   }
 }

@@ -18,6 +18,7 @@ import { decide, settle, trip } from "../store/hot-path.js";
 import { BoxContext, standalone } from "./context.js";
 import * as control from "./control.js";
 import {
+  type CallContext,
   checkDuration,
   checkOpenFor,
   type DoOptions,
@@ -157,7 +158,7 @@ export class Breaker {
    * An error from `fn` counts as a failure unless `acceptable(error)` makes it a success or
    * `excluded(error)` makes it neither, and is rethrown.
    */
-  do<R>(fn: () => R, options?: DoOptions<R>): R {
+  do<R>(fn: (call: CallContext) => R, options?: DoOptions<R>): R {
     return runDo(this, fn, options);
   }
 
@@ -269,6 +270,7 @@ export class Breaker {
       settle: (b, generation, outcome, issuedAt, durationMs, openForMs) =>
         b.#settle(generation, outcome, issuedAt, durationMs, openForMs),
       changed: (b, code) => b.#changed(code),
+      context: (b) => b.#context,
     };
     Object.assign(internals, friend);
   }

@@ -22,6 +22,7 @@ import {
   integer,
   MAX,
   NON_NEGATIVE,
+  number,
   POSITIVE,
   real,
   required,
@@ -52,7 +53,7 @@ const THREE_STATE_KEYS = [
   "halfOpenSuccesses",
   "probeTimeoutMs",
 ];
-const BOX_KEYS = ["now", "seed", "engine", "onDrop", "dropReportMs"];
+const BOX_KEYS = ["now", "seed", "engine", "onDrop", "dropReportMs", "timeoutMs"];
 
 /** windowMs and buckets, checked together: buckets of at least 1 ms. */
 function timeWindow(
@@ -261,6 +262,7 @@ export interface CheckedBreakerOptions {
   readonly engine: EngineChoice;
   readonly onDrop: ((report: DropReport) => void) | undefined;
   readonly dropReportMs: number;
+  readonly timeoutMs: number | undefined;
 }
 
 export function checkBreakerOptions(name: string, value: unknown): CheckedBreakerOptions {
@@ -281,6 +283,8 @@ export function checkBreakerOptions(name: string, value: unknown): CheckedBreake
   if (onDrop !== undefined && typeof onDrop !== "function")
     throw new TypeError(`onDrop must be a function, got ${describe(onDrop)}`);
   const dropReportMs = real(options, "dropReportMs", 300_000, 0, MAX, NON_NEGATIVE);
+  const timeoutMs =
+    options.timeoutMs === undefined ? undefined : checkTimeout("timeoutMs", options.timeoutMs);
   return {
     policy,
     now: now as (() => number) | undefined,
@@ -288,5 +292,11 @@ export function checkBreakerOptions(name: string, value: unknown): CheckedBreake
     engine,
     onDrop: onDrop as CheckedBreakerOptions["onDrop"],
     dropReportMs,
+    timeoutMs,
   };
+}
+
+/** A timeout in ms: a finite number > 0. */
+export function checkTimeout(name: string, value: unknown): number {
+  return inRange(name, number(name, value, Number.NaN), Number.MIN_VALUE, MAX, POSITIVE);
 }

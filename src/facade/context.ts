@@ -8,6 +8,7 @@
 import { createLocalStore } from "../store/local-space.js";
 import { MAX_BYTES, type Store } from "../store/store.js";
 import { checkBreakerOptions } from "./check-options.js";
+import { Deadlines } from "./deadlines.js";
 import { Extra } from "./events.js";
 import type { DropReport } from "./options.js";
 import { Permits } from "./permits.js";
@@ -19,6 +20,10 @@ export class BoxContext {
   /** Drop reports (BreakerOptions.onDrop), or undefined for silence. */
   readonly onDrop: ((report: DropReport) => void) | undefined;
   readonly dropReportMs: number;
+  /** The box's default `timeoutMs` for `do()` (undefined: none). */
+  readonly timeoutMs: number | undefined;
+  /** The deadlines of this box's calls in flight with a timeout, made on first use. */
+  #deadlines: Deadlines | undefined = undefined;
   /** By ordinal: the breaker's slot (0: the ordinal is free). */
   slots = new Int32Array(16);
   /** By ordinal: its tenancy; a handle whose tenancy differs belongs to a deleted breaker. */
@@ -37,10 +42,18 @@ export class BoxContext {
     store: Store,
     onDrop: ((report: DropReport) => void) | undefined,
     dropReportMs: number,
+    timeoutMs?: number,
   ) {
     this.store = store;
     this.onDrop = onDrop;
     this.dropReportMs = dropReportMs;
+    this.timeoutMs = timeoutMs;
+  }
+
+  /** The box's deadlines (./deadlines.ts). */
+  deadlines(): Deadlines {
+    this.#deadlines ??= new Deadlines();
+    return this.#deadlines;
   }
 
   /** An ordinal for a new breaker on `slot` under `key`. */
@@ -100,7 +113,7 @@ export function standalone(options: unknown): { context: BoxContext; ordinal: nu
   const slot = store.allocate(policy);
   if (initial.snapshot !== undefined && bytes)
     restoreSnapshot(store, slot, bytes, initial.snapshot.savedAt);
-  const context = new BoxContext(store, checked.onDrop, checked.dropReportMs);
+  const context = new BoxContext(store, checked.onDrop, checked.dropReportMs, checked.timeoutMs);
   const ordinal = context.enter(slot, undefined);
   for (const reason of initial.snapshot?.reasons ?? [])
     context.more(ordinal).remember(String(reason));

@@ -10,8 +10,15 @@ import {
 } from "../core/layout.js";
 import type { Breaker } from "./breaker.js";
 import { checkObject } from "./check.js";
+import { checkTimeout } from "./check-options.js";
 import { threeState } from "./control.js";
-import { type BreakerOpenError, type TooManyRequestsError, tooManyError } from "./errors.js";
+import type { Waiting } from "./deadlines.js";
+import {
+  type BreakerOpenError,
+  TimeoutError,
+  type TooManyRequestsError,
+  tooManyError,
+} from "./errors.js";
 import { internals } from "./internals.js";
 
 /** Options for `do()`. */
@@ -22,9 +29,27 @@ export interface DoOptions<R> {
   excluded?: (error: unknown) => boolean;
   /** Called instead of throwing when the breaker rejects the call (go-zero's Fallback); its result is returned. */
   fallback?: (error: BreakerOpenError | TooManyRequestsError) => R;
-  /** An already-aborted signal makes `do()` throw `signal.reason` without calling `fn` or counting anything. */
+  /**
+   * The caller's signal. Already aborted: `do()` throws `signal.reason` without calling `fn` or
+   * counting anything. Aborted while `fn` runs: `do()` rejects with `signal.reason` at once, the
+   * call counts as neither success nor failure, and the signal `fn` was handed aborts too.
+   */
   signal?: AbortSignal;
+  /**
+   * When `fn` returns a promise: how long (ms) it may take. Past it, `do()` rejects with a
+   * TimeoutError, the call counts as a failure (and as slow), the signal `fn` was handed aborts,
+   * and whatever `fn` does later changes nothing. Default: the breaker's or box's `timeoutMs`.
+   */
+  timeoutMs?: number;
 }
+
+/** What `fn` receives: a signal that aborts on the call's timeout and on the caller's signal. */
+export interface CallContext {
+  readonly signal: AbortSignal;
+}
+
+/** The context of a call nobody can abort: one, shared, made once. */
+let never: CallContext | undefined;
 
 /** One admitted call. Settle it once; later settlements do nothing. */
 export interface Permit {
@@ -95,7 +120,7 @@ export class SlotPermit implements Permit {
 const isAsyncFunction = (fn: unknown): boolean =>
   (fn as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] === "AsyncFunction";
 
-const DO_KEYS = new Set(["acceptable", "excluded", "fallback", "signal"]);
+const DO_KEYS = new Set(["acceptable", "excluded", "fallback", "signal", "timeoutMs"]);
 
 /** do()'s arguments: a function, and options whose callbacks are functions and signal an AbortSignal. */
 function checkDo(fn: unknown, options: unknown): void {
@@ -119,6 +144,7 @@ function checkDo(fn: unknown, options: unknown): void {
   ) {
     throw new TypeError("signal must be an AbortSignal");
   }
+  if (checked.timeoutMs !== undefined) checkTimeout("timeoutMs", checked.timeoutMs);
 }
 
 /** A failure reason as text, whatever was thrown (a null-prototype object, a throwing getter…). */
@@ -131,7 +157,11 @@ export function reasonOf(error: unknown): string {
 }
 
 /** Breaker.do(): see there. */
-export function runDo<R>(breaker: Breaker, fn: () => R, options: DoOptions<R> | undefined): R {
+export function runDo<R>(
+  breaker: Breaker,
+  fn: (call: CallContext) => R,
+  options: DoOptions<R> | undefined,
+): R {
   checkDo(fn, options);
   const signal = options?.signal;
   if (signal?.aborted) {
@@ -148,15 +178,21 @@ export function runDo<R>(breaker: Breaker, fn: () => R, options: DoOptions<R> | 
   }
   const generation = internals.store(breaker).generation(internals.slotOf(breaker));
   const issuedAt = internals.issuedAt(breaker);
+  const timeoutMs = options?.timeoutMs ?? internals.context(breaker).timeoutMs;
+  const guarded = timeoutMs !== undefined || signal !== undefined;
+  const controller = guarded ? new AbortController() : undefined;
+  never ??= Object.freeze({ signal: new AbortController().signal });
+  const call = controller === undefined ? never : { signal: controller.signal };
   let result: R;
   try {
-    result = fn();
+    result = fn(call);
   } catch (error) {
     settleError(breaker, generation, issuedAt, error, options);
     throw error;
   }
   // A result with a `then` is a promise, or some thenable: the call is settled once, when it
-  // settles, whatever the thenable does (a `then` that throws, or calls back twice).
+  // settles (or times out, or the caller aborts), whatever the thenable does (a `then` that
+  // throws, or calls back twice).
   let then: unknown;
   try {
     then = (result as { then?: unknown } | null | undefined)?.then;
@@ -168,24 +204,107 @@ export function runDo<R>(breaker: Breaker, fn: () => R, options: DoOptions<R> | 
     internals.settle(breaker, generation, OUTCOME_SUCCESS, issuedAt);
     return result;
   }
-  let settled = false;
+  const call_: Call = { breaker, generation, issuedAt, options, done: false };
+  if (controller === undefined) return awaitResult(call_, result, then) as R;
+  return new Promise((resolve, reject) => {
+    const deadlines = timeoutMs === undefined ? undefined : internals.context(breaker).deadlines();
+    const finish = () => {
+      call_.done = true;
+      if (waiting !== undefined) deadlines?.settled(waiting);
+      signal?.removeEventListener("abort", onAbort);
+    };
+    const waiting: Waiting | undefined =
+      timeoutMs === undefined
+        ? undefined
+        : {
+            at: Date.now() + timeoutMs,
+            done: false,
+            expire: () => {
+              if (call_.done) return;
+              finish();
+              const error = new TimeoutError(timeoutMs, breaker.key);
+              internals.more(breaker).remember(error.message);
+              internals.settle(breaker, generation, OUTCOME_FAILURE, issuedAt, timeoutMs);
+              controller.abort(error);
+              reject(error);
+            },
+          };
+    const onAbort = () => {
+      if (call_.done) return;
+      finish();
+      internals.settle(breaker, generation, OUTCOME_EXCLUDED, issuedAt); // the caller's own abort
+      controller.abort(signal?.reason);
+      reject(signal?.reason);
+    };
+    if (waiting !== undefined) deadlines?.add(waiting);
+    signal?.addEventListener("abort", onAbort);
+    if (signal?.aborted) onAbort(); // aborted inside fn
+    const settle = (ok: boolean, value: unknown) => {
+      if (call_.done) return;
+      finish();
+      if (ok) {
+        internals.settle(breaker, generation, OUTCOME_SUCCESS, issuedAt);
+        resolve(value);
+        return;
+      }
+      try {
+        settleError(breaker, generation, issuedAt, value, options);
+      } catch (thrown) {
+        reject(thrown); // a throwing `acceptable` or `excluded`: its error surfaces
+        return;
+      }
+      reject(value);
+    };
+    try {
+      (then as (ok: (v: unknown) => void, fail: (e: unknown) => void) => unknown).call(
+        result,
+        (value) => settle(true, value),
+        (error) => settle(false, error),
+      );
+    } catch (error) {
+      settle(false, error);
+    }
+  }) as R;
+}
+
+/** A call admitted by do(), and whether it is settled. */
+interface Call {
+  readonly breaker: Breaker;
+  readonly generation: number;
+  readonly issuedAt: number;
+  readonly options: DoOptions<unknown> | undefined;
+  done: boolean;
+}
+
+/**
+ * `then.call(result, …)`, settling `call` once: with the value or error the thenable gives, or
+ * with the error its `then` throws (rethrown, as `do()` always did). Returns what `then` returns.
+ */
+function awaitResult(call: Call, result: unknown, then: unknown): unknown {
+  const { breaker, generation, issuedAt, options } = call;
   try {
-    return then.call(
+    return (then as (ok: (v: unknown) => unknown, fail: (e: unknown) => unknown) => unknown).call(
       result,
       (value: unknown) => {
-        if (!settled) internals.settle(breaker, generation, OUTCOME_SUCCESS, issuedAt);
-        settled = true;
+        if (!call.done) {
+          call.done = true;
+          internals.settle(breaker, generation, OUTCOME_SUCCESS, issuedAt);
+        }
         return value;
       },
       (error: unknown) => {
-        if (!settled) settleError(breaker, generation, issuedAt, error, options);
-        settled = true;
+        if (!call.done) {
+          call.done = true;
+          settleError(breaker, generation, issuedAt, error, options);
+        }
         throw error;
       },
-    ) as R;
+    );
   } catch (error) {
-    if (!settled) settleError(breaker, generation, issuedAt, error, options);
-    settled = true;
+    if (!call.done) {
+      call.done = true;
+      settleError(breaker, generation, issuedAt, error, options);
+    }
     throw error;
   }
 }

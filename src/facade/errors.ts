@@ -77,3 +77,33 @@ export function isTooManyRequestsError(error: unknown): error is TooManyRequests
     (error as Record<symbol, unknown>)[TOO_MANY_BRAND] === true
   );
 }
+
+const TIMEOUT_BRAND = Symbol.for("breakerbox.TimeoutError");
+
+/**
+ * What `do()` rejects with when `fn` has not settled within `timeoutMs`: the call counts as a
+ * failure (and as slow, for slow-call trips), and whatever `fn` does later changes nothing. The
+ * signal `fn` was handed is aborted with this error.
+ */
+export class TimeoutError extends Error {
+  readonly [TIMEOUT_BRAND] = true;
+  /** The key of the breaker the call went through (undefined for a standalone breaker). */
+  readonly key: string | undefined;
+  readonly timeoutMs: number;
+
+  constructor(timeoutMs: number, key?: string) {
+    super(`the call did not settle within ${timeoutMs} ms`);
+    this.name = "TimeoutError";
+    this.key = key;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** True for a TimeoutError from any copy of breakerbox. */
+export function isTimeoutError(error: unknown): error is TimeoutError {
+  return (
+    typeof error === "object" &&
+    error !== null &&
+    (error as Record<symbol, unknown>)[TIMEOUT_BRAND] === true
+  );
+}

@@ -5,6 +5,7 @@
 import type { EngineName, SlotStats } from "../core/types.js";
 import type { Store } from "../store/store.js";
 import type { Breaker } from "./breaker.js";
+import type { BoxContext } from "./context.js";
 import type { Extra } from "./events.js";
 
 /** A snapshot of one breaker. */
@@ -37,6 +38,8 @@ export interface BreakerInternals {
     durationMs?: number,
     openForMs?: number,
   ): void;
+  /** The breaker's box context (its default timeout, its deadlines). */
+  context(breaker: Breaker): BoxContext;
   /** Tells the listeners of a state change the core reported (`code` with CHANGED), or of any move. */
   changed(breaker: Breaker, code?: number): void;
 }

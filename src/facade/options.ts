@@ -91,6 +91,12 @@ export type BreakerOptions = PolicyOptions & {
    * the last report and its last failure reasons. Default: none (silent).
    */
   onDrop?: (report: DropReport) => void;
+  /**
+   * The default `timeoutMs` of `do()` on this breaker or box's breakers, ms > 0: a call whose
+   * promise has not settled by then counts as a failure and rejects with a TimeoutError (see
+   * DoOptions.timeoutMs). Default: none.
+   */
+  timeoutMs?: number;
   /** The least time between two drop reports of one breaker, ms ≥ 0. Default 300000 (go-zero's 5 minutes). */
   dropReportMs?: number;
 };

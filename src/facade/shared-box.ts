@@ -77,9 +77,10 @@ function sharedParts(
   dropReportMs: number,
   successBatch: number,
   defaultPolicy: (store: Store) => number,
+  timeoutMs?: number,
 ): BoxParts {
   if (successBatch > 1) new SuccessBatch(store, successBatch);
-  const context = new BoxContext(store, onDrop, dropReportMs);
+  const context = new BoxContext(store, onDrop, dropReportMs, timeoutMs);
   const ordinals = new Map<string, number>();
   const keys = new SharedKeys(store, sharedSpaceOf(store) as SharedSpace, context, ordinals);
   return new BoxParts(context, defaultPolicy(store), keys, ordinals);
@@ -103,9 +104,8 @@ function createParts(options: SharedBreakerBoxOptions | undefined): BoxParts {
   const batch =
     successBatch === undefined ? 1 : checkInteger("successBatch", successBatch, 1, 65535);
   const store = createSharedStore(checked.engine, checked.now, checked.seed, limit, keys);
-  return sharedParts(store, checked.onDrop, checked.dropReportMs, batch, (s) =>
-    s.policy(checked.policy),
-  );
+  const policy = (s: Store) => s.policy(checked.policy);
+  return sharedParts(store, checked.onDrop, checked.dropReportMs, batch, policy, checked.timeoutMs);
 }
 
 /**
