@@ -1,8 +1,9 @@
 // The deadlines of one box's calls in flight (`do()` with `timeoutMs`), served by at most one
 // unref'd timer: a binary min-heap by deadline, whose earliest deadline the timer is set for. A
 // call that settles first is marked done and left in the heap until its deadline comes up (lazy
-// deletion); when no call is left in flight the heap is emptied and the timer cleared, so an idle
-// box holds no timer. Times are `Date.now()` (the clock timers run on, fake or real).
+// deletion); when no call is left in flight the heap is emptied, and the timer, left to run out,
+// sets no other: an idle box holds no timer past the last deadline it had. Times are `Date.now()`
+// (the clock timers run on, fake or real).
 
 /** A call waiting for its deadline. */
 export interface Waiting {
@@ -35,14 +36,14 @@ export class Deadlines {
     if (waiting.at < this.#armedAt) this.#arm(waiting.at);
   }
 
-  /** A call of the heap settled (or timed out): once none is left, nothing stays armed. */
+  /**
+   * A call of the heap settled (or timed out). Once none is left the heap is emptied; the timer is
+   * left to run out (clearing and setting one per call would cost more than the call), and then
+   * finds nothing to do and sets no other.
+   */
   settled(waiting: Waiting): void {
     waiting.done = true;
-    if (--this.#live > 0) return;
-    this.#heap.length = 0;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#armedAt = Number.POSITIVE_INFINITY;
+    if (--this.#live === 0) this.#heap.length = 0;
   }
 
   #arm(at: number): void {
