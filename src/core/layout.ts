@@ -83,22 +83,13 @@ export const KEY_HASH = 4;
 export const KEY_AT = 8;
 export const KEY_LENGTH = 12;
 export const SLOT_LOCK_SIZE = 4;
-/**
- * Tries at a held lock (a slot's or the box's) before it is taken over: far longer than any holder
- * needs (well under a microsecond), so it only happens when the holder is gone, a thread stopped
- * inside a call (worker.terminate()) or paused in a debugger: 2^24 tries, about 0.2 s on the
- * TypeScript engine and 0.03 s on wasm here. A lock word names its holder (bits 1–7), and only the
- * holder releases it, so a holder that was merely slow cannot release a lock taken over from it.
- */
+/** Tries at a held lock (slot or box) before it is taken over: its holder is gone (~0.2 s js,
+ * 0.03 s wasm here). */
 export const LOCK_SPINS = 0x1000000;
-/** Where a lock word (or the box lock) names its holder: bits 1–7, the thread's number in the box. */
+/** A lock word names its holder (bits 1–7); only it releases it. Numbers: 1..SHARED_OWNERS. */
 export const SHARED_OWNER_SHIFT = 1;
-/** Thread numbers run 1..SHARED_OWNERS (then wrap: two threads then share a number). */
 export const SHARED_OWNERS = 127;
-/**
- * Threads attached to a shared box so far (u32): each takes the next number for its locks. It
- * lives in policy record 0, the stats scratch record, in the epoch field that record has no use for.
- */
+/** Threads attached to a shared box so far (u32), in the scratch policy record 0's unused epoch. */
 export const BOX_THREADS_OFFSET = 64 + 8;
 /** One success counted in a lock word (bits 16–31). */
 export const SHARED_SUCCESS = 65536;
@@ -152,12 +143,7 @@ export const POLICY_MAX_OPEN_MS = 56;
 export const POLICY_BACKOFF = 64;
 export const POLICY_HALF_OPEN_SUCCESSES = 72;
 export const POLICY_WINDOW_CALLS = 74;
-/**
- * How long a half-open breaker waits for its probes: each admitted probe sets the slot's
- * `openUntil` (unused while half-open) to now + probeTimeoutMs; once it passes with probes still
- * out, they count as failed and the breaker opens again, with its backoff (a lease: a probe that
- * never settles cannot keep a breaker half-open and rejecting for ever).
- */
+/** Half-open, each probe sets `openUntil` to now + this; probes out past it count as failed. */
 export const POLICY_PROBE_TIMEOUT_MS = 80;
 
 /**

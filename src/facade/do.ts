@@ -8,6 +8,7 @@ import {
   OUTCOME_FAILURE,
   OUTCOME_SUCCESS,
 } from "../core/layout.js";
+import { LazyAbort } from "./abort.js";
 import type { Breaker } from "./breaker.js";
 import { checkObject } from "./check.js";
 import { checkTimeout } from "./check-options.js";
@@ -266,27 +267,6 @@ export function runDo<R>(
       settle(false, error);
     }
   }) as R;
-}
-
-/** The context fn receives when its call can be aborted: its signal is made on first ask. */
-class LazyAbort implements CallContext {
-  #controller: AbortController | undefined = undefined;
-  #aborted = false;
-  #reason: unknown = undefined;
-
-  get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController();
-      if (this.#aborted) this.#controller.abort(this.#reason);
-    }
-    return this.#controller.signal;
-  }
-
-  abort(reason: unknown): void {
-    this.#aborted = true;
-    this.#reason = reason;
-    this.#controller?.abort(reason);
-  }
 }
 
 /** A call admitted by do(), and whether it is settled. */
