@@ -251,6 +251,19 @@ describe("fetch wrapper", () => {
     expect(box.tokens.outstanding).toBe(0);
   });
 
+  it("breakerFetch's timeoutMs aborts a hanging upstream and counts it as a failure", async () => {
+    const slow = await listen(createServer((_req, res) => setTimeout(() => res.end(), 2000)));
+    const box = new BreakerBox({ trip: { consecutiveFailures: 2 } });
+    const guarded = breakerFetch(box, { timeoutMs: 30 });
+    await expect(guarded(slow)).rejects.toThrow();
+    await expect(guarded(slow)).rejects.toThrow();
+    expect(box.get(slow).state).toBe("open"); // two timeouts, two failures
+    await expect(guarded(slow)).rejects.toMatchObject({ name: "BreakerOpenError" });
+    expect(() => breakerFetch(box, { timeoutMs: 0 })).toThrow(
+      /timeoutMs must be a finite number > 0/,
+    );
+  });
+
   it("fetchMiddleware: a next() that answers no Response is a failure and a clear error", async () => {
     const box = new BreakerBox({ trip: { consecutiveFailures: 5 } });
     const middleware = fetchMiddleware(box);

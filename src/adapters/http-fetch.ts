@@ -23,6 +23,11 @@ export interface FetchOptions {
   isFailure?: (status: number) => boolean;
   /** Instead of throwing BreakerOpenError for a dropped call, answer with this. */
   fallback?: (url: URL, error: BreakerOpenError) => Response | Promise<Response>;
+  /**
+   * How long (ms) a call may take before it is aborted (AbortSignal.timeout, alongside the
+   * caller's own signal) and counted as a failure. Default: none.
+   */
+  timeoutMs?: number;
 }
 
 /** Milliseconds a Retry-After header asks for (seconds or an HTTP date), or undefined. */
@@ -49,6 +54,13 @@ export function breakerFetch(box: BreakerBox, options: FetchOptions = {}): typeo
     throw new TypeError("fetch must be a function (none is global here)");
   const isFailure = options.isFailure ?? defaultIsFailure;
   const keyOf = options.key ?? ((url: URL) => url.origin);
+  const timeoutMs = options.timeoutMs;
+  if (
+    timeoutMs !== undefined &&
+    !(typeof timeoutMs === "number" && timeoutMs > 0 && timeoutMs < Infinity)
+  ) {
+    throw new RangeError(`timeoutMs must be a finite number > 0, got ${String(timeoutMs)}`);
+  }
   return (async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const url = new URL(input instanceof Request ? input.url : String(input));
     const breaker = box.get(keyOf(url, init));
@@ -58,10 +70,13 @@ export function breakerFetch(box: BreakerBox, options: FetchOptions = {}): typeo
       if (options.fallback !== undefined) return options.fallback(url, error);
       throw error;
     }
-    const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
+    const callers = init?.signal ?? (input instanceof Request ? input.signal : undefined);
+    const timeout = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
+    const signal =
+      timeout === undefined ? callers : callers ? AbortSignal.any([callers, timeout]) : timeout;
     let response: Response;
     try {
-      response = await baseFetch(input, init);
+      response = await baseFetch(input, signal === callers ? init : { ...init, signal });
     } catch (error) {
       // The caller's own abort counts as neither; a timeout (AbortSignal.timeout) is a failure.
       if (signal?.aborted === true && !isTimeout(signal) && !isBreakerOpenError(error)) {
