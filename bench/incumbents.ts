@@ -5,6 +5,9 @@ import {
   ConsecutiveBreaker,
   circuitBreaker,
   handleAll,
+  TimeoutStrategy,
+  timeout,
+  wrap,
 } from "cockatiel";
 import CircuitBreaker from "opossum";
 
@@ -16,6 +19,16 @@ export interface Guard {
   call(fn: () => Promise<number>): Promise<number>;
   open(): void;
   dispose(): void;
+}
+
+/** cockatiel's breaker behind its timeout policy (1 s, cooperative: the signal is handed to fn). */
+export function cockatielWithTimeout(): (fn: () => Promise<number>) => Promise<number> {
+  const breaker = circuitBreaker(handleAll, {
+    halfOpenAfter: 10_000,
+    breaker: new ConsecutiveBreaker(5),
+  });
+  const policy = wrap(timeout(1000, TimeoutStrategy.Cooperative), breaker);
+  return (fn) => policy.execute(fn);
 }
 
 export function guard(kind: Incumbent, fn: () => Promise<number>): Guard {

@@ -373,6 +373,8 @@ if (!quick) {
     `| the same, both engines alive in one process (wasm / js) | ${fmt(ns(pair, "wasm, both alive"))} / ${fmt(ns(pair, "js, both alive"))} | — |`,
     `| 10k random keys: get + tryAcquire + accept (ns) | ${fmt(best(keyed))} | — |`,
     `| await do(asyncFn) (ns) | ${fmt(best(awaited))} | cockatiel ${fmt(ns(awaited, "cockatiel"))}, opossum ${fmt(ns(awaited, "opossum"))} |`,
+    `| await do(asyncFn) with a 1 s timeout (ns) | ${fmt(best(w.TIMEOUT_ROW))} | cockatiel wrap(timeout) ${fmt(ns(w.TIMEOUT_ROW, "cockatiel"))}, opossum ${fmt(ns(w.TIMEOUT_ROW, "opossum"))} |`,
+    `| the same, fn reads its signal (ns) | ${fmt(best(`${w.TIMEOUT_ROW}, fn reads its signal`))} | cockatiel ${fmt(ns(`${w.TIMEOUT_ROW}, fn reads its signal`, "cockatiel"))} |`,
     `| create 100,000 keyed breakers (ms, adaptive, wasm) | ${created(100_000, "wasm")?.ms.toFixed(0) ?? "—"} | cockatiel ${created(100_000, "cockatiel")?.ms.toFixed(0) ?? "—"} |`,
     `| JS heap per keyed breaker (B) | ${created(100_000, "wasm")?.heapBytes.toFixed(0) ?? "—"} | cockatiel ${created(100_000, "cockatiel")?.heapBytes.toFixed(0) ?? "—"} |`,
     `| box.forEachStats() over 1,000,000 breakers (ms, wasm / js) | ${sweeps.wasm.stats.toFixed(0)} / ${sweeps.js.stats.toFixed(0)} | — |`,

@@ -2,7 +2,13 @@
 // by bench/run.mjs (the same code as dist/).
 import { Breaker, BreakerBox, clockReads, type EngineName } from "../src/index.js";
 import { SharedBreakerBox } from "../src/shared.js";
-import { type Guard, guard, INCUMBENTS, type Incumbent } from "./incumbents.js";
+import {
+  cockatielWithTimeout,
+  type Guard,
+  guard,
+  INCUMBENTS,
+  type Incumbent,
+} from "./incumbents.js";
 
 export { INCUMBENTS };
 
@@ -21,6 +27,9 @@ export interface Workload {
 }
 
 const resolved = async () => 1;
+const readsSignal = async ({ signal }: { signal: AbortSignal }) => (signal.aborted ? 0 : 1);
+/** The row of an awaited call with a 1 s timeout: do({ timeoutMs }), cockatiel's wrap(timeout, breaker), opossum's own. */
+export const TIMEOUT_ROW = "2 with a 1 s timeout: await do(asyncFn)";
 
 /** An adaptive breaker (fast recovery) in an outage: 2 s of failures, on a clock that then stands still. */
 function inOutage(engine: EngineName): Breaker {
@@ -106,6 +115,13 @@ export function breakerboxWorkloads(engine: EngineName): Workload[] {
     }),
     a("2 await do(asyncFn)", ASYNC_OPS, async () => {
       for (let i = 0; i < ASYNC_OPS; i++) sink += await breaker.do(resolved);
+    }),
+    a(TIMEOUT_ROW, ASYNC_OPS, async () => {
+      for (let i = 0; i < ASYNC_OPS; i++) sink += await breaker.do(resolved, { timeoutMs: 1000 });
+    }),
+    a(`${TIMEOUT_ROW}, fn reads its signal`, ASYNC_OPS, async () => {
+      for (let i = 0; i < ASYNC_OPS; i++)
+        sink += await breaker.do(readsSignal, { timeoutMs: 1000 });
     }),
     a("2 do(asyncFn), 100 in flight", ASYNC_OPS, async () => {
       for (let i = 0; i < ASYNC_OPS; i += 100) {
@@ -272,6 +288,25 @@ export function incumbentWorkloads(kind: Incumbent | "floor"): {
       }
     }),
   ];
+  if (kind === "cockatiel") {
+    const call = cockatielWithTimeout();
+    const signalled = async ({ signal }: { signal: AbortSignal }) => (signal.aborted ? 0 : 1);
+    workloads.push(
+      a(TIMEOUT_ROW, async () => {
+        for (let i = 0; i < ASYNC_OPS; i++) sink += await call(resolved);
+      }),
+      a(`${TIMEOUT_ROW}, fn reads its signal`, async () => {
+        for (let i = 0; i < ASYNC_OPS; i++) sink += await call(signalled as () => Promise<number>);
+      }),
+    );
+  } else if (kind === "opossum") {
+    // opossum times out every call by default (10 s): its healthy row is its row with a timeout.
+    workloads.push(
+      a(TIMEOUT_ROW, async () => {
+        for (let i = 0; i < ASYNC_OPS; i++) sink += await healthy.call(resolved);
+      }),
+    );
+  }
   if (kind !== "floor") {
     workloads.push(
       a("3 open: await do(asyncFn) rejects", async () => {
