@@ -275,6 +275,15 @@ describe("fetch wrapper", () => {
     expect(box.tokens.outstanding).toBe(0);
   });
 
+  it("a URL that is not absolute is a TypeError that says so, and takes no breaker", async () => {
+    const box = new BreakerBox();
+    const guarded = breakerFetch(box, { fetch: async () => new Response("never") });
+    await expect(guarded("/relative/path")).rejects.toThrow(
+      'breakerFetch needs an absolute URL (the breaker is keyed by its origin), got "/relative/path"',
+    );
+    expect(box.size).toBe(0);
+  });
+
   it("reads Retry-After as seconds or as a date", () => {
     expect(retryAfterMs("120")).toBe(120_000);
     expect(

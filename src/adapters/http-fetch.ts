@@ -62,7 +62,7 @@ export function breakerFetch(box: BreakerBox, options: FetchOptions = {}): typeo
     throw new RangeError(`timeoutMs must be a finite number > 0, got ${String(timeoutMs)}`);
   }
   return (async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-    const url = new URL(input instanceof Request ? input.url : String(input));
+    const url = urlOf(input);
     const breaker = box.get(keyOf(url, init));
     const token = breaker.tryAcquire();
     if (token === 0) {
@@ -102,4 +102,16 @@ export function breakerFetch(box: BreakerBox, options: FetchOptions = {}): typeo
     else breaker.accept(token);
     return response;
   }) as typeof fetch;
+}
+
+/** The URL of a fetch's input; a TypeError saying what was wrong with it when it is not one. */
+function urlOf(input: RequestInfo | URL): URL {
+  const text = input instanceof Request ? input.url : String(input);
+  try {
+    return new URL(text);
+  } catch {
+    throw new TypeError(
+      `breakerFetch needs an absolute URL (the breaker is keyed by its origin), got ${JSON.stringify(text)}`,
+    );
+  }
 }
