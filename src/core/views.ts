@@ -9,7 +9,6 @@ import {
   MODE_METRICS_ONLY,
   POLICY_BUCKET_MS,
   POLICY_EPOCH,
-  POLICY_KIND,
   POLICY_RECORD_SIZE,
   POLICY_SLOT_SIZE,
   POLICY_TABLE_OFFSET,
@@ -98,11 +97,6 @@ export function recordAt(index: number): number {
   return POLICY_TABLE_OFFSET + index * POLICY_RECORD_SIZE;
 }
 
-/** KIND_ADAPTIVE or KIND_THREE_STATE (0: an unused record). */
-export function kindOfRecord(m: Views, index: number): number {
-  return m.u8[recordAt(index) + POLICY_KIND];
-}
-
 /** Bytes one slot under policy record `index` takes (a shared box's lock word included). */
 export function slotSizeOf(m: Views, index: number): number {
   return m.u16[(recordAt(index) + POLICY_SLOT_SIZE) >>> 1];
@@ -123,11 +117,6 @@ export function bucketAt(m: Views, record: number, now: number): number {
 }
 
 // ── Slots ───────────────────────────────────────────────────────────────────────────────────────
-
-/** The policy record a slot names. */
-export function policyIndexOf(m: Views, slot: number): number {
-  return m.u8[slot + SLOT_POLICY];
-}
 
 /** A slot's generation, which its permits carry. */
 export function generationOf(m: Views, slot: number): number {

@@ -143,7 +143,7 @@ export function settle(
       return 0;
     }
   }
-  return settleByCore(store, slot, generation, outcome, durationMs);
+  return store.core.record(slot, generation, outcome, durationMs, store.now());
 }
 
 /**
@@ -153,15 +153,4 @@ export function settle(
 export function trip(store: Store, slot: number, atLeastMs: number): number {
   const maxOpenMs = (store.policyOf(slot) as ThreeStatePolicy).maxOpenMs;
   return store.core.tripThreeState(slot, Math.min(atLeastMs, maxOpenMs), store.now());
-}
-
-/** settle() when the memory alone cannot count it (kept apart: settle() stays inlinable). */
-function settleByCore(
-  store: Store,
-  slot: number,
-  generation: number,
-  outcome: number,
-  durationMs: number,
-): number {
-  return store.core.record(slot, generation, outcome, durationMs, store.now());
 }
