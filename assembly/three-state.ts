@@ -10,12 +10,12 @@ import {
   CALL_FAILURE, CALL_SLOW, CHANGED, CHANGED_FROM_SHIFT, CHANGED_TO_SHIFT, DECISION_DROP, DECISION_PASS, DECISION_TOO_MANY, FLAG_PASS, FLAG_PASS_ANY_TIME, FLAG_THREE_STATE,
   MODE_DISABLED, MODE_FORCED_OPEN, MODE_METRICS_ONLY, MODE_NORMAL, OUTCOME_EXCLUDED, OUTCOME_FAILURE, OUTCOME_SUCCESS,
   POLICY_BACKOFF, POLICY_HALF_OPEN_MAX_CALLS, POLICY_HALF_OPEN_SUCCESSES, POLICY_MAX_OPEN_MS, POLICY_MIN_REQUESTS,
-  POLICY_OPEN_MS, POLICY_PROBE_TIMEOUT_MS, POLICY_RECORD_SIZE, POLICY_SLOW_CALL_MS, POLICY_TABLE_OFFSET, POLICY_THRESHOLD, POLICY_TRIP,
+  POLICY_OPEN_MS, POLICY_PROBE_TIMEOUT_MS, POLICY_RECORD_SIZE, POLICY_SLOW_CALL_MS, POLICY_TABLE_OFFSET, POLICY_THRESHOLD, POLICY_TRIP, POLICY_WINDOW, POLICY_WINDOW_CALLS,
   SLOT_BUCKET, SLOT_FLAGS, SLOT_GEN, SLOT_PENDING, SLOT_POLICY, STATE_CLOSED, STATE_HALF_OPEN, STATE_OPEN,
   THREE_STATE_HEADER_SIZE, TRIP_CONSECUTIVE, TRIP_FAILURE_COUNT, TRIP_SLOW_RATIO, TS_BUCKET_FAILURES,
   TS_BUCKET_REQUESTS, TS_BUCKET_SLOW, TS_CHANGED_AT, TS_CONSECUTIVE_FAILURES, TS_CONSECUTIVE_SUCCESSES, TS_EXCLUSIONS,
   TS_FAILURES, TS_IN_FLIGHT, TS_ISOLATIONS, TS_MODE, TS_OPEN_UNTIL, TS_REOPENS, TS_REQUESTS, TS_SLOW_CALLS,
-  TS_STATE, TS_SUCCESSES,
+  TS_STATE, TS_SUCCESSES, WINDOW_COUNT,
 } from "../src/core/layout";
 import { rollTally, tallyAdd, tallySize, tallySum } from "./tally";
 import { bucketNumber, policyOf } from "./window";
@@ -42,8 +42,31 @@ export function updateFlags(slot: u32): void {
   const mode = load<u8>(slot + TS_MODE);
   const passes = load<u32>(slot + TS_ISOLATIONS) == 0 && mode != MODE_FORCED_OPEN
     && (mode == MODE_DISABLED || load<u8>(slot + TS_STATE) == STATE_CLOSED);
-  const flags = load<u8>(slot + SLOT_FLAGS) & ~(FLAG_PASS | FLAG_PASS_ANY_TIME);
-  store<u8>(slot + SLOT_FLAGS, passes ? flags | FLAG_PASS | FLAG_PASS_ANY_TIME : flags);
+  let flags = load<u8>(slot + SLOT_FLAGS) & ~(FLAG_PASS | FLAG_PASS_ANY_TIME);
+  if (passes) flags |= mode == MODE_DISABLED || !successMayTrip(slot, policyOf(slot)) ? FLAG_PASS | FLAG_PASS_ANY_TIME : FLAG_PASS;
+  store<u8>(slot + SLOT_FLAGS, flags);
+}
+
+/**
+ * Whether a run of further successes, with nothing else settled between, could meet the trip of a
+ * closed slot. Successes only lower a ratio while they bring minRequests nearer, so the first
+ * count of them that reaches minRequests decides. A full count window is bounded from above (the
+ * call a success evicts can only take a failure out). While this holds, successes go to the core.
+ */
+export function successMayTrip(slot: u32, policy: u32): bool {
+  const trip = load<u8>(policy + POLICY_TRIP);
+  if (trip == TRIP_CONSECUTIVE) return false;
+  const minRequests = load<f64>(policy + POLICY_MIN_REQUESTS);
+  let requests = <f64>tallySum(slot, policy, TS_BUCKET_REQUESTS) + 1;
+  if (requests < minRequests) requests = minRequests;
+  if (load<u8>(policy + POLICY_WINDOW) == WINDOW_COUNT) {
+    const size = <f64>load<u16>(policy + POLICY_WINDOW_CALLS);
+    if (requests > size) requests = size;
+    if (requests < minRequests) return false;
+  }
+  const threshold = load<f64>(policy + POLICY_THRESHOLD);
+  const bad = <f64>tallySum(slot, policy, trip == TRIP_SLOW_RATIO ? TS_BUCKET_SLOW : TS_BUCKET_FAILURES);
+  return trip == TRIP_FAILURE_COUNT ? bad >= threshold : bad / requests >= threshold;
 }
 
 /** Counts `count` settled calls of one outcome in the state's counts and the window. */
@@ -74,6 +97,7 @@ export function catchUp(slot: u32, policy: u32, now: f64): void {
     count(slot, policy, OUTCOME_SUCCESS, false, pending);
   }
   rollTally(slot, policy, now);
+  updateFlags(slot);
 }
 
 /** Moves to `state` at `now`: a new generation, counts and window cleared, no probes in flight. */
@@ -192,9 +216,8 @@ export function recordThreeState(slot: u32, generation: u32, outcome: u32, durat
   if (load<u8>(slot + TS_MODE) == MODE_DISABLED) return 0;
   const state = load<u8>(slot + TS_STATE);
   if (state == STATE_CLOSED) {
-    if ((outcome == OUTCOME_FAILURE || slow) && shouldTrip(slot, policy)) {
-      return open(slot, policy, now, 0);
-    }
+    if (outcome != OUTCOME_EXCLUDED && shouldTrip(slot, policy)) return open(slot, policy, now, 0);
+    updateFlags(slot);
   } else if (state == STATE_HALF_OPEN) {
     const inFlight = <u32>load<u16>(slot + TS_IN_FLIGHT);
     if (inFlight > 0) store<u16>(slot + TS_IN_FLIGHT, <u16>(inFlight - 1));

@@ -349,6 +349,30 @@ describe.each(["wasm", "js"] as const)("a shared box on the %s engine", (engine)
     ).toEqual(["default", "made-there"]);
   });
 
+  it("opens on the success that completes a tripping window, also across a bucket boundary", () => {
+    let now = 1_000_000;
+    const box = new SharedBreakerBox({ engine, maxKeys: 4, now: () => now });
+    const options = {
+      policy: "three-state",
+      trip: { failureRatio: 0.5, minRequests: 5 },
+      windowMs: 1000,
+      buckets: 2,
+    } as const;
+    const breaker = box.get("ratio", options);
+    for (let i = 0; i < 3; i++) breaker.reject(breaker.tryAcquire());
+    breaker.accept(breaker.tryAcquire());
+    expect(breaker.state).toBe("closed");
+    breaker.accept(breaker.tryAcquire()); // F F F S S: 3/5
+    expect(breaker.state).toBe("open");
+    const later = box.get("later", options);
+    for (let i = 0; i < 4; i++) later.accept(later.tryAcquire());
+    for (let i = 0; i < 3; i++) later.reject(later.tryAcquire()); // 3/7
+    now += 500; // the next bucket: nothing left the window yet
+    expect(later.state).toBe("closed");
+    later.reject(later.tryAcquire()); // 4/8 trips on the failure, as before
+    expect(later.state).toBe("open");
+  });
+
   it("counts successes in the lock word up to its limit, then through the core, and drops them on reset", () => {
     let now = 1_000_000;
     const box = new SharedBreakerBox({ engine, maxKeys: 4, now: () => now });

@@ -106,6 +106,53 @@ describe.each(engines)("three-state breaker on the %s engine", (engine) => {
     expect(breaker.state).toBe("open");
   });
 
+  it.each([
+    ["failure ratio, time window", { trip: { failureRatio: 0.5, minRequests: 5 } }, 3, 2],
+    [
+      "failure ratio, count window",
+      { trip: { failureRatio: 0.5, minRequests: 5 }, windowCalls: 10 },
+      3,
+      2,
+    ],
+    ["failure count", { trip: { failureCount: 3, minRequests: 5 } }, 3, 2],
+    ["slow-call ratio", { trip: { slowCallRatio: 0.5, slowCallMs: 100, minRequests: 5 } }, 3, 2],
+  ])(
+    "%s: a success that completes a window meeting the trip opens it (resilience4j: F F F S S)",
+    (_, options, bad, good) => {
+      const { breaker, fail, succeed } = make(options as BreakerOptions);
+      const slow = "slowCallRatio" in (options.trip as object);
+      for (let i = 0; i < bad; i++) {
+        if (slow) breaker.accept(breaker.tryAcquire(), 500);
+        else fail(1);
+      }
+      succeed(good - 1);
+      expect(breaker.state).toBe("closed"); // 4 calls, under minRequests
+      succeed(1); // the fifth call, a success: 3/5 ≥ 0.5
+      expect(breaker.state).toBe("open");
+    },
+  );
+
+  it("a success that cannot complete a tripping window is only counted, and counts", () => {
+    const { breaker, fail, succeed } = make({ trip: { failureRatio: 0.5, minRequests: 4 } });
+    fail(1);
+    succeed(3); // 1/4: no run of successes can reach 0.5
+    expect(breaker.state).toBe("closed");
+    succeed(100);
+    fail(1);
+    expect(breaker.state).toBe("closed");
+    expect(breaker.counts).toMatchObject({ requests: 105, successes: 103, failures: 2 });
+  });
+
+  it("do(): a resolved call completes a tripping window and opens the breaker", async () => {
+    const { breaker } = make({ trip: { failureRatio: 0.5, minRequests: 3 } });
+    const failing = () => Promise.reject(new Error("down"));
+    await expect(breaker.do(failing)).rejects.toThrow("down");
+    await expect(breaker.do(failing)).rejects.toThrow("down");
+    expect(breaker.state).toBe("closed");
+    await expect(breaker.do(async () => "ok")).resolves.toBe("ok"); // 2/3
+    expect(breaker.state).toBe("open");
+  });
+
   it("slow-call ratio with measured and explicit durations", () => {
     const { clock, breaker } = make({
       trip: { slowCallRatio: 0.5, slowCallMs: 100, minRequests: 4 },

@@ -83,9 +83,12 @@ export const KEY_HASH = 4;
 export const KEY_AT = 8;
 export const KEY_LENGTH = 12;
 export const SLOT_LOCK_SIZE = 4;
-/** Tries at a held lock (slot or box) before it is taken over: its holder is gone (~0.2 s js,
- * 0.03 s wasm here). */
-export const LOCK_SPINS = 0x1000000;
+/**
+ * Tries at a held lock (slot or box) before it is taken over: its holder is gone (~1.6 s js,
+ * 0.25 s wasm here). Long enough that a holder merely descheduled (4 threads on 2 cores, a GC
+ * pause) is not taken for dead: 2^24 (30 ms in wasm) lost a count now and then in that case.
+ */
+export const LOCK_SPINS = 0x8000000;
 /** A lock word names its holder (bits 1–7); only it releases it. Numbers: 1..SHARED_OWNERS. */
 export const SHARED_OWNER_SHIFT = 1;
 export const SHARED_OWNERS = 127;
@@ -224,7 +227,11 @@ export const BUCKET_DROP = 8;
 export const FLAG_PASS = 1;
 export const FLAG_LAST_PASS = 2;
 export const FLAG_FREE = 4;
-/** With FLAG_PASS: the pass holds whatever the time (a closed three-state breaker). */
+/**
+ * With FLAG_PASS: the pass holds whatever the time, and successes may wait in `pending` (a closed
+ * three-state breaker that no run of successes could trip; where one could, FLAG_PASS alone is set
+ * and successes go to the core, so a success that completes a tripping window trips it).
+ */
 export const FLAG_PASS_ANY_TIME = 8;
 /** The slot is three-state: a success may only be counted in `pending` while FLAG_PASS_ANY_TIME is set. */
 export const FLAG_THREE_STATE = 16;

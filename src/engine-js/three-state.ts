@@ -10,12 +10,12 @@ import {
   CALL_FAILURE, CALL_SLOW, CHANGED, CHANGED_FROM_SHIFT, CHANGED_TO_SHIFT, DECISION_DROP, DECISION_PASS, DECISION_TOO_MANY, FLAG_PASS, FLAG_PASS_ANY_TIME, FLAG_THREE_STATE,
   MODE_DISABLED, MODE_FORCED_OPEN, MODE_METRICS_ONLY, MODE_NORMAL, OUTCOME_EXCLUDED, OUTCOME_FAILURE, OUTCOME_SUCCESS,
   POLICY_BACKOFF, POLICY_HALF_OPEN_MAX_CALLS, POLICY_HALF_OPEN_SUCCESSES, POLICY_MAX_OPEN_MS, POLICY_MIN_REQUESTS,
-  POLICY_OPEN_MS, POLICY_PROBE_TIMEOUT_MS, POLICY_RECORD_SIZE, POLICY_SLOW_CALL_MS, POLICY_TABLE_OFFSET, POLICY_THRESHOLD, POLICY_TRIP,
+  POLICY_OPEN_MS, POLICY_PROBE_TIMEOUT_MS, POLICY_RECORD_SIZE, POLICY_SLOW_CALL_MS, POLICY_TABLE_OFFSET, POLICY_THRESHOLD, POLICY_TRIP, POLICY_WINDOW, POLICY_WINDOW_CALLS,
   SLOT_BUCKET, SLOT_FLAGS, SLOT_GEN, SLOT_PENDING, SLOT_POLICY, STATE_CLOSED, STATE_HALF_OPEN, STATE_OPEN,
   THREE_STATE_HEADER_SIZE, TRIP_CONSECUTIVE, TRIP_FAILURE_COUNT, TRIP_SLOW_RATIO, TS_BUCKET_FAILURES,
   TS_BUCKET_REQUESTS, TS_BUCKET_SLOW, TS_CHANGED_AT, TS_CONSECUTIVE_FAILURES, TS_CONSECUTIVE_SUCCESSES, TS_EXCLUSIONS,
   TS_FAILURES, TS_IN_FLIGHT, TS_ISOLATIONS, TS_MODE, TS_OPEN_UNTIL, TS_REOPENS, TS_REQUESTS, TS_SLOW_CALLS,
-  TS_STATE, TS_SUCCESSES,
+  TS_STATE, TS_SUCCESSES, WINDOW_COUNT,
 } from "../core/layout.js";
 import type { Views } from "../core/views.js";
 import { rollTally, tallyAdd, tallySize, tallySum } from "./tally.js";
@@ -43,8 +43,31 @@ export function updateFlags(m: Views, slot: number): void {
   const mode = m.u8[slot + TS_MODE];
   const passes = m.u32[(slot + TS_ISOLATIONS) >>> 2] === 0 && mode !== MODE_FORCED_OPEN
     && (mode === MODE_DISABLED || m.u8[slot + TS_STATE] === STATE_CLOSED);
-  const flags = m.u8[slot + SLOT_FLAGS] & ~(FLAG_PASS | FLAG_PASS_ANY_TIME);
-  m.u8[slot + SLOT_FLAGS] = passes ? flags | FLAG_PASS | FLAG_PASS_ANY_TIME : flags;
+  let flags = m.u8[slot + SLOT_FLAGS] & ~(FLAG_PASS | FLAG_PASS_ANY_TIME);
+  if (passes) flags |= mode === MODE_DISABLED || !successMayTrip(m, slot, policyOf(m, slot)) ? FLAG_PASS | FLAG_PASS_ANY_TIME : FLAG_PASS;
+  m.u8[slot + SLOT_FLAGS] = flags;
+}
+
+/**
+ * Whether a run of further successes, with nothing else settled between, could meet the trip of a
+ * closed slot. Successes only lower a ratio while they bring minRequests nearer, so the first
+ * count of them that reaches minRequests decides. A full count window is bounded from above (the
+ * call a success evicts can only take a failure out). While this holds, successes go to the core.
+ */
+export function successMayTrip(m: Views, slot: number, policy: number): boolean {
+  const trip = m.u8[policy + POLICY_TRIP];
+  if (trip === TRIP_CONSECUTIVE) return false;
+  const minRequests = m.f64[(policy + POLICY_MIN_REQUESTS) >>> 3];
+  let requests = tallySum(m, slot, policy, TS_BUCKET_REQUESTS) + 1;
+  if (requests < minRequests) requests = minRequests;
+  if (m.u8[policy + POLICY_WINDOW] === WINDOW_COUNT) {
+    const size = m.u16[(policy + POLICY_WINDOW_CALLS) >>> 1];
+    if (requests > size) requests = size;
+    if (requests < minRequests) return false;
+  }
+  const threshold = m.f64[(policy + POLICY_THRESHOLD) >>> 3];
+  const bad = tallySum(m, slot, policy, trip === TRIP_SLOW_RATIO ? TS_BUCKET_SLOW : TS_BUCKET_FAILURES);
+  return trip === TRIP_FAILURE_COUNT ? bad >= threshold : bad / requests >= threshold;
 }
 
 /** Counts `count` settled calls of one outcome in the state's counts and the window. */
@@ -75,6 +98,7 @@ export function catchUp(m: Views, slot: number, policy: number, now: number): vo
     count(m, slot, policy, OUTCOME_SUCCESS, false, pending);
   }
   rollTally(m, slot, policy, now);
+  updateFlags(m, slot);
 }
 
 /** Moves to `state` at `now`: a new generation, counts and window cleared, no probes in flight. */
@@ -193,9 +217,8 @@ export function recordThreeState(m: Views, slot: number, generation: number, out
   if (m.u8[slot + TS_MODE] === MODE_DISABLED) return 0;
   const state = m.u8[slot + TS_STATE];
   if (state === STATE_CLOSED) {
-    if ((outcome === OUTCOME_FAILURE || slow) && shouldTrip(m, slot, policy)) {
-      return open(m, slot, policy, now, 0);
-    }
+    if (outcome !== OUTCOME_EXCLUDED && shouldTrip(m, slot, policy)) return open(m, slot, policy, now, 0);
+    updateFlags(m, slot);
   } else if (state === STATE_HALF_OPEN) {
     const inFlight = m.u16[(slot + TS_IN_FLIGHT) >>> 1];
     if (inFlight > 0) m.u16[(slot + TS_IN_FLIGHT) >>> 1] = inFlight - 1;

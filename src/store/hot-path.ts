@@ -116,7 +116,8 @@ function outageDrops(store: Store, slot: number, now: number): boolean {
 
 /**
  * Settles one permit of `generation` that took `durationMs` (NaN when not measured). A success
- * that is not slow, in the current bucket, on a slot that is adaptive or closed, is only counted.
+ * that is not slow, in the current bucket, on a slot that is adaptive or closed (and that no run
+ * of successes could trip: FLAG_PASS_ANY_TIME), is only counted.
  * Returns CHANGED when the slot changed state.
  */
 export function settle(

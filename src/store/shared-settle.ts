@@ -1,7 +1,8 @@
 // Settling on a box shared by threads without the core: a success is counted in the slot's lock
 // word (a compare-and-swap, no lock, no core call), tagged with the generation it was settled in
-// (src/core/layout.ts, "Shared boxes"): on an adaptive slot in the current bucket, on a
-// three-state slot while it is closed (and the call not slow). If the slot changes state or is
+// (src/core/layout.ts, "Shared boxes"), while the slot is in the current bucket: on an adaptive
+// slot, and on a three-state slot while FLAG_PASS_ANY_TIME says it is closed and no run of
+// successes could trip it (and the call is not slow). If the slot changes state or is
 // reset before the next lock holder folds them, the tag no longer matches and they count for
 // nothing, as stale permits do.
 //
@@ -45,15 +46,15 @@ export function settleShared(
   if (outcome === OUTCOME_SUCCESS) {
     const flags = store.u8[slot + SLOT_FLAGS];
     const policy = store.u8[slot + SLOT_POLICY];
-    if ((flags & FLAG_THREE_STATE) === 0) {
-      if (store.u32[(slot + SLOT_BUCKET) >>> 2] === store.currentBucket(policy)) {
-        const batch = store.batch;
-        if (batch !== undefined) {
-          batch.hold(slot, generation);
-          return 0;
-        }
-        if (countSuccesses(store, slot, generation, 1)) return 0;
+    if (store.u32[(slot + SLOT_BUCKET) >>> 2] !== store.currentBucket(policy)) {
+      // the window is due to move: the core folds and rolls first
+    } else if ((flags & FLAG_THREE_STATE) === 0) {
+      const batch = store.batch;
+      if (batch !== undefined) {
+        batch.hold(slot, generation);
+        return 0;
       }
+      if (countSuccesses(store, slot, generation, 1)) return 0;
     } else if (
       (flags & FLAG_PASS_ANY_TIME) !== 0 &&
       !(durationMs > store.policies.slowCallMs[policy])
