@@ -2,6 +2,7 @@
 // with real timers and with fake ones.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Breaker, BreakerBox, isTimeoutError, TimeoutError } from "../src/index.js";
+import { SharedBreakerBox } from "../src/shared.js";
 import { engines } from "./helpers.js";
 
 const never = () => new Promise<number>(() => {});
@@ -114,5 +115,79 @@ describe.each(engines)("do() with timeouts and signals on the %s engine", (engin
     expect(() => new BreakerBox({ timeoutMs: "1s" } as never)).toThrow(
       /timeoutMs must be a number/,
     );
+  });
+});
+
+describe.each(engines)("token leases on the %s engine", (engine) => {
+  const make = (timeoutMs = 100) => {
+    let now = 0;
+    const box = new BreakerBox({
+      engine,
+      now: () => now,
+      trip: { consecutiveFailures: 2 },
+      timeoutMs,
+    });
+    return { box, advance: (ms: number) => (now += ms) };
+  };
+
+  it("a token settled as a success after the box's timeoutMs counts as a timeout, a failure", () => {
+    const { box, advance } = make();
+    const breaker = box.get("upstream");
+    const early = breaker.tryAcquire();
+    advance(100);
+    breaker.accept(early); // at the deadline: in time
+    expect(breaker.stats()).toMatchObject({ successes: 1, failures: 0 });
+    const late = breaker.tryAcquire();
+    advance(101);
+    breaker.accept(late);
+    expect(breaker.stats()).toMatchObject({ successes: 1, failures: 1 });
+    expect(breaker.stats().reasons).toContain("the call did not settle within 100 ms");
+    breaker.accept(breaker.tryAcquire(), 250); // a duration given explicitly is held to it too
+    expect(breaker.state).toBe("open");
+  });
+
+  it("a permit from allow() has the same lease; failures and exclusions settle as they are", () => {
+    const { box, advance } = make();
+    const breaker = box.get("upstream");
+    const permit = breaker.allow();
+    advance(500);
+    permit?.accept();
+    const excluded = breaker.tryAcquire();
+    advance(500);
+    breaker.exclude(excluded);
+    expect(breaker.counts).toMatchObject({ requests: 2, successes: 0, failures: 1, exclusions: 1 });
+  });
+
+  it("forgotten tokens are reclaimed once their lease is over, before the permit table grows", () => {
+    const { box, advance } = make(50);
+    const breaker = box.get("upstream");
+    for (let i = 0; i < 64; i++) breaker.tryAcquire(); // never settled: the table is full
+    expect(box.tokens).toEqual({ outstanding: 64, expired: 0 });
+    advance(51);
+    const tokens = Array.from({ length: 64 }, () => breaker.tryAcquire());
+    expect(box.tokens).toEqual({ outstanding: 64, expired: 64 });
+    for (const token of tokens) breaker.accept(token);
+    expect(breaker.stats()).toMatchObject({ successes: 64, failures: 0 });
+    expect(box.tokens.outstanding).toBe(0);
+  });
+
+  it("a shared box's tokens have the same lease", () => {
+    let now = 0;
+    const box = new SharedBreakerBox({ engine, maxKeys: 4, now: () => now, timeoutMs: 100 });
+    const breaker = box.get("upstream");
+    const late = breaker.tryAcquire();
+    now += 101;
+    breaker.accept(late);
+    breaker.accept(breaker.tryAcquire());
+    expect(breaker.stats()).toMatchObject({ successes: 1, failures: 1 });
+  });
+
+  it("without timeoutMs a token has no lease: a late success is a success", () => {
+    let now = 0;
+    const breaker = new Breaker({ engine, now: () => now });
+    const token = breaker.tryAcquire();
+    now += 3_600_000;
+    breaker.accept(token);
+    expect(breaker.stats()).toMatchObject({ successes: 1, failures: 0 });
   });
 });

@@ -68,7 +68,7 @@ export class Breaker {
     this.key = context.keys[this.#ordinal];
     this.#slot = context.slots[this.#ordinal];
     this.#tenancy = context.tenancy[this.#ordinal];
-    this.#timed = context.store.timesCalls(this.#slot);
+    this.#timed = context.store.timesCalls(this.#slot) || context.timeoutMs !== undefined;
   }
 
   /**
@@ -116,6 +116,7 @@ export class Breaker {
     if (!this.#redeem(token)) return;
     const store = context.store;
     const duration = durationMs ?? (this.#timed ? store.now() - permits.issuedAt : Number.NaN);
+    if (duration > (context.timeoutMs as number)) return this.#lateSuccess(permits.generation, duration);
     const code = settle(store, this.#slot, permits.generation, OUTCOME_SUCCESS, duration);
     if ((code & CHANGED) !== 0) this.#changed(code);
   }
@@ -320,10 +321,22 @@ export class Breaker {
     const store = this.#context.store;
     const slot = this.#slot;
     const duration = durationMs ?? (this.#timed ? store.now() - issuedAt : Number.NaN);
+    if (outcome === OUTCOME_SUCCESS && duration > (this.#context.timeoutMs as number))
+      return this.#lateSuccess(generation, duration);
     // Accelerated tripping (openForMs checked by the caller), for a permit of the current generation.
     const trips = openForMs !== undefined && openForMs > 0 && generation === store.generation(slot);
     let code = settle(store, slot, generation, outcome, duration);
     if (trips) code |= trip(store, slot, openForMs);
+    if ((code & CHANGED) !== 0) this.#changed(code);
+  }
+
+  /**
+   * A success settled after the box's `timeoutMs` (its token's lease): it counts as a failure, the
+   * timeout `do()` would have answered.
+   */
+  #lateSuccess(generation: number, duration: number): void {
+    this.#more().remember(`the call did not settle within ${this.#context.timeoutMs} ms`);
+    const code = settle(this.#context.store, this.#slot, generation, OUTCOME_FAILURE, duration);
     if ((code & CHANGED) !== 0) this.#changed(code);
   }
 

@@ -11,12 +11,12 @@ import { checkBreakerOptions } from "./check-options.js";
 import { Deadlines } from "./deadlines.js";
 import { Extra } from "./events.js";
 import type { DropReport } from "./options.js";
-import { Permits } from "./permits.js";
+import { MAX_PLACES, Permits } from "./permits.js";
 import { restoreSnapshot, snapshotBytes, takeInitialState } from "./snapshot.js";
 
 export class BoxContext {
   readonly store: Store;
-  readonly permits = new Permits();
+  readonly permits: Permits;
   /** Drop reports (BreakerOptions.onDrop), or undefined for silence. */
   readonly onDrop: ((report: DropReport) => void) | undefined;
   readonly dropReportMs: number;
@@ -48,6 +48,7 @@ export class BoxContext {
     this.onDrop = onDrop;
     this.dropReportMs = dropReportMs;
     this.timeoutMs = timeoutMs;
+    this.permits = new Permits(MAX_PLACES, timeoutMs);
   }
 
   /** The box's deadlines (./deadlines.ts). */

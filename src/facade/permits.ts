@@ -10,8 +10,10 @@
 //   - a table more than half full of outstanding tokens doubles, up to MAX_PLACES;
 //   - otherwise the older token keeps its place and the new one takes the next free number: a
 //     lost token costs its own place, and nothing else;
-//   - a table of MAX_PLACES more than half full reclaims the older token (`expired` counts them):
-//     its settlement, if it ever comes, counts for nothing, as a stale one.
+//   - an older token past its lease (the box's `timeoutMs`, when it has one) is reclaimed;
+//   - a table of MAX_PLACES more than half full reclaims the older token.
+// A reclaimed token is counted in `expired`; its settlement, if it ever comes, counts for nothing,
+// as a stale one.
 // The memory is therefore bounded (MAX_PLACES × 20 B) and does not grow with traffic, and issuing
 // never throws.
 
@@ -35,8 +37,15 @@ export class Permits {
   generation = 0;
   issuedAt = 0;
 
-  /** `maxPlaces`: a power of two, the most places the table grows to (tests take fewer). */
-  constructor(private readonly maxPlaces = MAX_PLACES) {}
+  /**
+   * `maxPlaces`: a power of two, the most places the table grows to (tests take fewer).
+   * `leaseMs`: how long a token stays outstanding (the box's `timeoutMs`); a token found at a
+   * taken place after its lease is reclaimed at once, before the table grows.
+   */
+  constructor(
+    private readonly maxPlaces = MAX_PLACES,
+    private readonly leaseMs = Number.POSITIVE_INFINITY,
+  ) {}
 
   /** A new outstanding token for `slot`, whose generation is `generation`, issued at `issuedAt`. */
   issue(slot: number, generation: number, issuedAt: number): number {
@@ -58,6 +67,11 @@ export class Permits {
     issuedAt: number,
     first: number,
   ): number {
+    if (this.issued[first & this.mask] + this.leaseMs < issuedAt) {
+      this.reclaim(first);
+      this.sequence = first - 1; // issue() now takes `first`, whose place is free
+      return this.issue(slot, generation, issuedAt);
+    }
     if (this.outstanding * 2 > this.mask && this.mask + 1 < this.maxPlaces) {
       this.grow();
       return this.issue(slot, generation, issuedAt);
@@ -71,9 +85,7 @@ export class Permits {
     if (this.live[place] !== 0) {
       // Every place near is taken and the table can grow no more: the older token goes.
       token = first;
-      this.live[token & this.mask] = 0;
-      this.outstanding--;
-      this.expired++;
+      this.reclaim(token);
     }
     this.sequence = token - 1; // issue() now takes `token`, whose place is free
     return this.issue(slot, generation, issuedAt);
@@ -105,6 +117,13 @@ export class Permits {
     const place = token & this.mask;
     if (this.live[place] !== token || token === 0) return;
     if (this.owners[place] - slot * 65536 !== current) this.redeem(token, slot);
+  }
+
+  /** Takes back the outstanding token at `token`'s place, unsettled. */
+  private reclaim(token: number): void {
+    this.live[token & this.mask] = 0;
+    this.outstanding--;
+    this.expired++;
   }
 
   /** The number of places (for tests and figures). */
