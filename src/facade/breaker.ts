@@ -116,7 +116,10 @@ export class Breaker {
     if (!this.#redeem(token)) return;
     const store = context.store;
     const duration = durationMs ?? (this.#timed ? store.now() - permits.issuedAt : Number.NaN);
-    if (duration > (context.timeoutMs as number)) return this.#lateSuccess(permits.generation, duration);
+    if (duration > (context.timeoutMs as number)) {
+      this.#lateSuccess(permits.generation, duration);
+      return;
+    }
     const code = settle(store, this.#slot, permits.generation, OUTCOME_SUCCESS, duration);
     if ((code & CHANGED) !== 0) this.#changed(code);
   }
@@ -321,8 +324,10 @@ export class Breaker {
     const store = this.#context.store;
     const slot = this.#slot;
     const duration = durationMs ?? (this.#timed ? store.now() - issuedAt : Number.NaN);
-    if (outcome === OUTCOME_SUCCESS && duration > (this.#context.timeoutMs as number))
-      return this.#lateSuccess(generation, duration);
+    if (outcome === OUTCOME_SUCCESS && duration > (this.#context.timeoutMs as number)) {
+      this.#lateSuccess(generation, duration);
+      return;
+    }
     // Accelerated tripping (openForMs checked by the caller), for a permit of the current generation.
     const trips = openForMs !== undefined && openForMs > 0 && generation === store.generation(slot);
     let code = settle(store, slot, generation, outcome, duration);
