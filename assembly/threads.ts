@@ -51,9 +51,9 @@ export function refreshThreeState(slot: u32, now: f64): i32 {
   return changed;
 }
 
-export function tripThreeState(slot: u32, atLeastMs: f64, now: f64): i32 {
+export function tripThreeState(slot: u32, forMs: f64, now: f64): i32 {
   const lock = acquire(slot);
-  const changed = threeState.tripThreeState(slot, atLeastMs, now);
+  const changed = threeState.tripThreeState(slot, forMs, now);
   release(lock);
   return changed;
 }

@@ -122,17 +122,18 @@ export function changed(from: i32, to: u32): i32 {
 }
 
 /**
- * Opens: for openMs · backoff^reopens (by repeated products, identical in both engines), at most
- * maxOpenMs, and at least `atLeastMs`; each opening without a clean close raises the exponent.
+ * Opens: for `forMs` when it is > 0 (an upstream's Retry-After), else for openMs · backoff^reopens
+ * (by repeated products, identical in both engines); at most maxOpenMs either way. Each opening
+ * without a clean close raises the exponent.
  */
-export function open(slot: u32, policy: u32, now: f64, atLeastMs: f64): i32 {
+export function open(slot: u32, policy: u32, now: f64, forMs: f64): i32 {
   const reopens = <u32>load<u8>(slot + TS_REOPENS);
   const backoff = load<f64>(policy + POLICY_BACKOFF);
   const maxOpenMs = load<f64>(policy + POLICY_MAX_OPEN_MS);
   let duration = load<f64>(policy + POLICY_OPEN_MS);
   for (let i: u32 = 0; i < reopens && duration < maxOpenMs; i++) duration *= backoff;
+  if (forMs > 0) duration = forMs;
   if (duration > maxOpenMs) duration = maxOpenMs;
-  if (duration < atLeastMs) duration = atLeastMs;
   const code = transition(slot, policy, STATE_OPEN, now);
   store<f64>(slot + TS_OPEN_UNTIL, now + duration);
   if (reopens < 255) store<u8>(slot + TS_REOPENS, <u8>(reopens + 1));
@@ -233,18 +234,20 @@ export function recordThreeState(slot: u32, generation: u32, outcome: u32, durat
 }
 
 /**
- * Accelerated tripping (an upstream's 429/503 with Retry-After): open now for at least
- * `atLeastMs`, or stay open at least that long. Disabled slots ignore it. Returns CHANGED or 0.
+ * Accelerated tripping (an upstream's 429/503 with Retry-After): open now for `forMs` (at most
+ * maxOpenMs), or, already open, stay open at least that long. Disabled slots ignore it. Returns CHANGED or 0.
  */
-export function tripThreeState(slot: u32, atLeastMs: f64, now: f64): i32 {
+export function tripThreeState(slot: u32, forMs: f64, now: f64): i32 {
   const policy = policyOf(slot);
   catchUp(slot, policy, now);
   if (load<u8>(slot + TS_MODE) == MODE_DISABLED) return 0;
   if (load<u8>(slot + TS_STATE) == STATE_OPEN) {
-    if (now + atLeastMs > load<f64>(slot + TS_OPEN_UNTIL)) store<f64>(slot + TS_OPEN_UNTIL, now + atLeastMs);
+    const maxOpenMs = load<f64>(policy + POLICY_MAX_OPEN_MS);
+    const until = now + (forMs > maxOpenMs ? maxOpenMs : forMs);
+    if (until > load<f64>(slot + TS_OPEN_UNTIL)) store<f64>(slot + TS_OPEN_UNTIL, until);
     return 0;
   }
-  return open(slot, policy, now, atLeastMs);
+  return open(slot, policy, now, forMs);
 }
 
 /** Sets the manual mode (MODE_NORMAL, MODE_FORCED_OPEN, MODE_DISABLED, MODE_METRICS_ONLY). */

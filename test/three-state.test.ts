@@ -258,7 +258,17 @@ describe.each(engines)("three-state breaker on the %s engine", (engine) => {
     expect(breaker.state).toBe("closed");
   });
 
-  it("accelerated trip: reject(token, reason, openForMs) opens for at least that long", () => {
+  it("accelerated trip: openForMs shorter than openMs opens for what was asked, not openMs (Retry-After: 2)", () => {
+    const { clock, breaker, fail } = make({ trip: { consecutiveFailures: 1 }, openMs: 60_000 });
+    breaker.reject(breaker.tryAcquire(), "429 Too Many Requests", 2_000);
+    expect(breaker.openUntil).toBe(2_000);
+    clock.t = 2_000;
+    expect(breaker.state).toBe("half-open");
+    fail(1); // a probe failure without a Retry-After: openMs again
+    expect(breaker.openUntil).toBe(62_000);
+  });
+
+  it("accelerated trip: reject(token, reason, openForMs) opens for that long", () => {
     const { clock, breaker } = make({ trip: { consecutiveFailures: 100 }, openMs: 1000 });
     breaker.reject(breaker.tryAcquire(), "429 Too Many Requests", 30_000);
     expect(breaker.state).toBe("open");

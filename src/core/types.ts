@@ -21,8 +21,8 @@ export interface Core {
   initThreeState(slot: number, policyIndex: number, now: number): void;
   /** Makes a due lazy transition (open → half-open); CHANGED or 0. */
   refreshThreeState(slot: number, now: number): number;
-  /** Opens now for at least `atLeastMs` (accelerated tripping); CHANGED or 0. */
-  tripThreeState(slot: number, atLeastMs: number, now: number): number;
+  /** Opens now for `forMs` (at most maxOpenMs; accelerated tripping); CHANGED or 0. */
+  tripThreeState(slot: number, forMs: number, now: number): number;
   /** Sets the manual mode of a three-state slot (MODE_*). */
   setMode(slot: number, mode: number): void;
   /** Moves a three-state slot to `state` now; CHANGED or 0. */

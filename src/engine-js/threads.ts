@@ -50,9 +50,9 @@ export function refreshThreeState(m: Views, slot: number, now: number): number {
   return changed;
 }
 
-export function tripThreeState(m: Views, slot: number, atLeastMs: number, now: number): number {
+export function tripThreeState(m: Views, slot: number, forMs: number, now: number): number {
   const lock = acquire(m, slot);
-  const changed = threeState.tripThreeState(m, slot, atLeastMs, now);
+  const changed = threeState.tripThreeState(m, slot, forMs, now);
   release(m, lock);
   return changed;
 }

@@ -123,17 +123,18 @@ export function changed(from: number, to: number): number {
 }
 
 /**
- * Opens: for openMs · backoff^reopens (by repeated products, identical in both engines), at most
- * maxOpenMs, and at least `atLeastMs`; each opening without a clean close raises the exponent.
+ * Opens: for `forMs` when it is > 0 (an upstream's Retry-After), else for openMs · backoff^reopens
+ * (by repeated products, identical in both engines); at most maxOpenMs either way. Each opening
+ * without a clean close raises the exponent.
  */
-export function open(m: Views, slot: number, policy: number, now: number, atLeastMs: number): number {
+export function open(m: Views, slot: number, policy: number, now: number, forMs: number): number {
   const reopens = m.u8[slot + TS_REOPENS];
   const backoff = m.f64[(policy + POLICY_BACKOFF) >>> 3];
   const maxOpenMs = m.f64[(policy + POLICY_MAX_OPEN_MS) >>> 3];
   let duration = m.f64[(policy + POLICY_OPEN_MS) >>> 3];
   for (let i = 0; i < reopens && duration < maxOpenMs; i++) duration *= backoff;
+  if (forMs > 0) duration = forMs;
   if (duration > maxOpenMs) duration = maxOpenMs;
-  if (duration < atLeastMs) duration = atLeastMs;
   const code = transition(m, slot, policy, STATE_OPEN, now);
   m.f64[(slot + TS_OPEN_UNTIL) >>> 3] = now + duration;
   if (reopens < 255) m.u8[slot + TS_REOPENS] = reopens + 1;
@@ -234,18 +235,20 @@ export function recordThreeState(m: Views, slot: number, generation: number, out
 }
 
 /**
- * Accelerated tripping (an upstream's 429/503 with Retry-After): open now for at least
- * `atLeastMs`, or stay open at least that long. Disabled slots ignore it. Returns CHANGED or 0.
+ * Accelerated tripping (an upstream's 429/503 with Retry-After): open now for `forMs` (at most
+ * maxOpenMs), or, already open, stay open at least that long. Disabled slots ignore it. Returns CHANGED or 0.
  */
-export function tripThreeState(m: Views, slot: number, atLeastMs: number, now: number): number {
+export function tripThreeState(m: Views, slot: number, forMs: number, now: number): number {
   const policy = policyOf(m, slot);
   catchUp(m, slot, policy, now);
   if (m.u8[slot + TS_MODE] === MODE_DISABLED) return 0;
   if (m.u8[slot + TS_STATE] === STATE_OPEN) {
-    if (now + atLeastMs > m.f64[(slot + TS_OPEN_UNTIL) >>> 3]) m.f64[(slot + TS_OPEN_UNTIL) >>> 3] = now + atLeastMs;
+    const maxOpenMs = m.f64[(policy + POLICY_MAX_OPEN_MS) >>> 3];
+    const until = now + (forMs > maxOpenMs ? maxOpenMs : forMs);
+    if (until > m.f64[(slot + TS_OPEN_UNTIL) >>> 3]) m.f64[(slot + TS_OPEN_UNTIL) >>> 3] = until;
     return 0;
   }
-  return open(m, slot, policy, now, atLeastMs);
+  return open(m, slot, policy, now, forMs);
 }
 
 /** Sets the manual mode (MODE_NORMAL, MODE_FORCED_OPEN, MODE_DISABLED, MODE_METRICS_ONLY). */

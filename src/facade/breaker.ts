@@ -330,8 +330,10 @@ export class Breaker {
     }
     // Accelerated tripping (openForMs checked by the caller), for a permit of the current generation.
     const trips = openForMs !== undefined && openForMs > 0 && generation === store.generation(slot);
-    let code = settle(store, slot, generation, outcome, duration);
-    if (trips) code |= trip(store, slot, openForMs);
+    // Opening first (the failure itself might open for openMs); an opening clears the counts, so
+    // the failure is counted only when the trip changed nothing (already open, or disabled).
+    let code = trips ? trip(store, slot, openForMs) : 0;
+    if ((code & CHANGED) === 0) code |= settle(store, slot, generation, outcome, duration);
     if ((code & CHANGED) !== 0) this.#changed(code);
   }
 

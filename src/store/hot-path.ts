@@ -44,7 +44,6 @@ import {
   TS_OPEN_UNTIL,
   TS_STATE,
 } from "../core/layout.js";
-import type { ThreeStatePolicy } from "../core/types.js";
 import { bucketAt, recordAt } from "../core/views.js";
 import type { Store } from "./store.js";
 
@@ -148,10 +147,9 @@ export function settle(
 }
 
 /**
- * Opens a three-state slot now for at least `atLeastMs` (an upstream's Retry-After), held to its
- * policy's maxOpenMs whatever was asked. CHANGED or 0.
+ * Opens a three-state slot now for `forMs` (an upstream's Retry-After; the core holds it to the
+ * policy's maxOpenMs), or keeps an open one open at least that long. CHANGED or 0.
  */
-export function trip(store: Store, slot: number, atLeastMs: number): number {
-  const maxOpenMs = (store.policyOf(slot) as ThreeStatePolicy).maxOpenMs;
-  return store.core.tripThreeState(slot, Math.min(atLeastMs, maxOpenMs), store.now());
+export function trip(store: Store, slot: number, forMs: number): number {
+  return store.core.tripThreeState(slot, forMs, store.now());
 }
