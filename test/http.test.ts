@@ -13,6 +13,7 @@ import {
   fetchMiddleware,
   honoBreaker,
   nodeMiddleware,
+  refusalHandler,
   retryAfterMs,
 } from "../src/adapters/http.js";
 import { BreakerBox, isBreakerOpenError } from "../src/index.js";
@@ -71,24 +72,31 @@ async function exercise(base: string, path: string, state: { failing: boolean; h
 const makeBox = () => new BreakerBox({ trip: { consecutiveFailures: 3 }, openMs: 200 });
 
 describe("server middleware", () => {
-  it("node:http: one breaker per method, 503 with no body and no handler run", async () => {
+  it("node:http: one breaker per pathname; its 503 carries Retry-After and a JSON body, no handler run", async () => {
     const box = makeBox();
     const { state, answer } = backend();
     const breaker = nodeMiddleware(box);
     const server = createServer((req, res) =>
       breaker(req, res, () => {
-        res.statusCode = answer();
+        res.statusCode = req.url === "/health" ? 200 : answer();
         res.end("body");
       }),
     );
     const base = await listen(server);
     await exercise(base, "/anything?x=1", state);
-    expect([...box.keys()]).toEqual(["GET://*"]);
+    expect([...box.keys()]).toEqual(["GET:///anything"]);
     state.failing = true;
-    for (let i = 0; i < 3; i++) await fetch(`${base}/`);
-    const dropped = await fetch(`${base}/`);
+    for (let i = 0; i < 3; i++) await fetch(`${base}/anything`);
+    const hits = state.hits;
+    const dropped = await fetch(`${base}/anything`);
     expect(dropped.status).toBe(503);
-    expect(await dropped.text()).toBe("");
+    expect(dropped.headers.get("retry-after")).toBe("1"); // openMs 200, rounded up to a second
+    expect(await dropped.json()).toMatchObject({
+      error: "circuit breaker is open",
+      key: "GET:///anything",
+    });
+    expect(state.hits).toBe(hits);
+    expect((await fetch(`${base}/health`)).status).toBe(200); // another route, another breaker
   });
 
   it("Express: the route pattern is the key, random paths make no new breakers", async () => {
@@ -271,7 +279,7 @@ describe("fetch wrapper", () => {
     await expect(middleware(request, async () => undefined as never)).rejects.toThrow(
       /next\(\) must resolve to a Response, got undefined/,
     );
-    expect(box.get("GET://*").counts.failures).toBe(1);
+    expect(box.get("GET:///x").counts.failures).toBe(1);
     expect(box.tokens.outstanding).toBe(0);
   });
 
@@ -291,5 +299,119 @@ describe("fetch wrapper", () => {
     ).toBe(60_000);
     expect(retryAfterMs("soon")).toBeUndefined();
     expect(retryAfterMs(null)).toBeUndefined();
+  });
+});
+
+describe("server middleware for a gateway", () => {
+  /** A client-side box whose one upstream breaker is open for 30 s. */
+  const openUpstream = () => {
+    const upstream = new BreakerBox({ policy: "three-state", trip: { consecutiveFailures: 1 } });
+    const breaker = upstream.get("https://api.example");
+    breaker.reject(breaker.tryAcquire(), "503", 30_000);
+    return upstream;
+  };
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it("Express: the gateway's own 503 (an upstream's breaker refused) is neither success nor failure", async () => {
+    const box = makeBox();
+    const upstream = openUpstream();
+    const app = express();
+    app.use(nodeMiddleware(box));
+    app.get("/orders", (_req, _res, next) => {
+      try {
+        upstream.do("https://api.example", () => "never");
+      } catch (error) {
+        next(error);
+      }
+    });
+    app.use(refusalHandler());
+    const base = await listen(createServer(app));
+    for (let i = 0; i < 5; i++) {
+      const response = await fetch(`${base}/orders`);
+      expect(response.status).toBe(503);
+      expect(Number(response.headers.get("retry-after"))).toBeGreaterThanOrEqual(29);
+      expect(await response.json()).toMatchObject({ key: "https://api.example" });
+    }
+    const own = box.get("GET:///orders");
+    expect(own.state).toBe("closed"); // 5 refusals, threshold 3: no feedback loop
+    expect(own.counts).toMatchObject({ failures: 0, exclusions: 5 });
+  });
+
+  it("fetchMiddleware and Hono: a thrown refusal becomes a 503 with Retry-After, counted as neither", async () => {
+    const box = makeBox();
+    const upstream = openUpstream();
+    const middleware = fetchMiddleware(box, { refusal: "text" });
+    const refused = () => upstream.do("https://api.example", () => new Response("never"));
+    for (let i = 0; i < 4; i++) {
+      const response = await middleware(new Request("http://gw/a"), async () => refused());
+      expect(response.status).toBe(503);
+      expect(await response.text()).toBe("circuit breaker is open\n");
+    }
+    expect(box.get("GET:///a").counts).toMatchObject({ failures: 0, exclusions: 4 });
+
+    const honoBox = makeBox();
+    const app = new Hono();
+    app.use(honoBreaker(honoBox, { refusal: "none" }));
+    app.get("/b/:id", () => refused());
+    for (let i = 0; i < 4; i++) {
+      const response = await app.request("/b/1");
+      expect(response.status).toBe(503);
+      expect(Number(response.headers.get("retry-after"))).toBeGreaterThanOrEqual(29);
+      expect(await response.text()).toBe("");
+    }
+    expect(honoBox.get("GET:///b/:id").counts).toMatchObject({ failures: 0, exclusions: 4 });
+  });
+
+  it("Fastify: a thrown refusal is a 503 with Retry-After, counted as neither", async () => {
+    const box = makeBox();
+    const upstream = openUpstream();
+    const app = Fastify();
+    await app.register(fastifyBreaker, { box });
+    app.get("/c", async () => upstream.do("https://api.example", () => "never"));
+    for (let i = 0; i < 4; i++) {
+      const response = await app.inject({ method: "GET", url: "/c" });
+      expect(response.statusCode).toBe(503);
+      expect(Number(response.headers["retry-after"])).toBeGreaterThanOrEqual(29);
+    }
+    expect(box.get("GET:///c").counts).toMatchObject({ failures: 0, exclusions: 4 });
+    await app.close();
+  });
+
+  it("default keys: pathnames up to maxRouteKeys, then METHOD://*; excludePaths take no breaker", async () => {
+    const box = makeBox();
+    const middleware = fetchMiddleware(box, { maxRouteKeys: 2, excludePaths: ["/metrics"] });
+    const ok = async () => new Response("ok");
+    for (const path of ["/a", "/b", "/c", "/d", "/a", "/metrics"])
+      await middleware(new Request(`http://gw${path}?q=1`), ok);
+    expect([...box.keys()].sort()).toEqual(["GET:///a", "GET:///b", "GET://*"].sort());
+    expect(() => fetchMiddleware(box, { maxRouteKeys: -1 })).toThrow(/maxRouteKeys must be/);
+    expect(() => fetchMiddleware(box, { refusal: "xml" as never })).toThrow(/refusal must be/);
+    expect(() => fetchMiddleware(box, { excludePaths: "/x" as never })).toThrow(/excludePaths/);
+    expect(() => fetchMiddleware(box, { timeoutMs: 0 })).toThrow(/timeoutMs must be/);
+  });
+
+  it("timeoutMs: a response later than it counts as a failure; a client gone after it too", async () => {
+    const box = new BreakerBox({ trip: { consecutiveFailures: 100 } });
+    const middleware = nodeMiddleware(box, { timeoutMs: 30 });
+    const server = createServer((req, res) =>
+      middleware(req, res, () => {
+        const delay = req.url === "/slow" ? 80 : 0;
+        setTimeout(() => res.end("late or not"), delay);
+      }),
+    );
+    const base = await listen(server);
+    await fetch(`${base}/fast`);
+    await fetch(`${base}/slow`);
+    const gone = new AbortController();
+    const call = fetch(`${base}/slow`, { signal: gone.signal }).catch(() => undefined);
+    await sleep(50);
+    gone.abort();
+    await call;
+    await sleep(60);
+    expect(box.get("GET:///fast").counts).toMatchObject({ successes: 1, failures: 0 });
+    expect(box.get("GET:///slow").counts).toMatchObject({ successes: 0, failures: 2 });
+    expect(box.get("GET:///slow").stats().reasons).toContain(
+      "the request was not answered within 30 ms",
+    );
   });
 });

@@ -114,6 +114,11 @@ export class BreakerBox {
     return this.#keys.size;
   }
 
+  /** The box's `timeoutMs` option (the default of `do()` and the tokens' lease), if it has one. */
+  get timeoutMs(): number | undefined {
+    return this.#context.timeoutMs;
+  }
+
   /**
    * Tokens from `tryAcquire()` issued and not yet settled, and tokens reclaimed unsettled because
    * the permit table was full of outstanding ones (see the README, "Limits and odd input").

@@ -195,6 +195,16 @@ export class Breaker {
     return control.threeState(this, "openUntil").openUntil(this.#slot);
   }
 
+  /**
+   * How long (ms) a refused caller should wait before trying again: 0 while calls pass; until a
+   * probe may pass while open; until the probes' lease ends while half-open and full; 1000 while
+   * an adaptive breaker sheds; undefined while forced open or isolated (no end is known). What the
+   * HTTP adapters put in `Retry-After`.
+   */
+  get retryAfterMs(): number | undefined {
+    return control.retryAfterMs(this);
+  }
+
   /** The breaker's one BreakerOpenError (frozen, without a stack): what a rejected call throws. */
   openError(): BreakerOpenError {
     return control.openError(this);

@@ -33,6 +33,26 @@ export function state(breaker: Breaker): BreakerState {
   return STATE_NAMES[store.stateCode(slot)];
 }
 
+/**
+ * Breaker.retryAfterMs: how long a caller should wait before trying again, as a Retry-After says.
+ * 0 while calls pass; open: until a probe may pass; half-open with its probes out: until their
+ * lease ends; adaptive shedding: ADAPTIVE_RETRY_MS (a drop is a draw, the window moves in a
+ * bucket); forced open or isolated: undefined, since nothing but a person ends it.
+ */
+export function retryAfterMs(breaker: Breaker): number | undefined {
+  const now = state(breaker);
+  if (now === "closed" || now === "disabled" || now === "metrics-only") return 0;
+  if (now === "forced-open" || now === "isolated") return undefined;
+  const store = internals.store(breaker);
+  const slot = internals.slotOf(breaker);
+  if (store.kindOf(slot) === KIND_ADAPTIVE) return ADAPTIVE_RETRY_MS;
+  const left = store.openUntil(slot) - store.now();
+  return Math.max(left, 0);
+}
+
+/** What retryAfterMs answers while an adaptive breaker sheds. */
+const ADAPTIVE_RETRY_MS = 1000;
+
 /** Breaker.stats(): the core's stats sweep over this breaker alone, with its reasons. */
 export function stats(breaker: Breaker): BreakerStats {
   const store = internals.store(breaker);
@@ -43,7 +63,7 @@ export function stats(breaker: Breaker): BreakerStats {
 /** Breaker.openError(): its one BreakerOpenError, made on first use. */
 export function openError(breaker: Breaker): BreakerOpenError {
   const extra = internals.more(breaker);
-  extra.dropError ??= dropError(breaker.key);
+  extra.dropError ??= dropError(breaker.key, () => breaker.retryAfterMs);
   return extra.dropError;
 }
 

@@ -314,7 +314,7 @@ function awaitResult(call: Call, result: unknown, then: unknown): unknown {
 /** The breaker's one TooManyRequestsError, made on first use. */
 function tooMany(breaker: Breaker): TooManyRequestsError {
   const extra = internals.more(breaker);
-  extra.tooManyError ??= tooManyError(breaker.key);
+  extra.tooManyError ??= tooManyError(breaker.key, () => breaker.retryAfterMs);
   return extra.tooManyError;
 }
 

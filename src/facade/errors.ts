@@ -14,11 +14,34 @@ export class BreakerOpenError extends Error {
   readonly [OPEN_BRAND] = true;
   /** The key of the breaker that dropped the call (undefined for a standalone breaker). */
   readonly key: string | undefined;
+  /** 503: what Express, Fastify and Koa answer for it when it reaches their error handler. */
+  readonly statusCode = 503;
 
-  constructor(key?: string) {
+  /**
+   * Ms until the breaker that refused may let a call through, now (its `retryAfterMs`; undefined
+   * when no end is known or the breaker is gone): what a `Retry-After` should say.
+   */
+  get retryAfterMs(): number | undefined {
+    return askRetryAfter(this.#retryAfter);
+  }
+
+  readonly #retryAfter: (() => number | undefined) | undefined;
+
+  /** `retryAfter`: asks the breaker that refused (Breaker.retryAfterMs). */
+  constructor(key?: string, retryAfter?: () => number | undefined) {
     super("circuit breaker is open");
+    this.#retryAfter = retryAfter;
     this.name = "BreakerOpenError";
     this.key = key;
+  }
+}
+
+/** Asks a breaker for its retryAfterMs; a deleted breaker (it throws) knows nothing. */
+function askRetryAfter(ask: (() => number | undefined) | undefined): number | undefined {
+  try {
+    return ask?.();
+  } catch {
+    return undefined;
   }
 }
 
@@ -34,8 +57,11 @@ function withoutStack<E extends Error>(make: () => E): E {
 }
 
 /** A breaker's shared BreakerOpenError. */
-export function dropError(key: string | undefined): BreakerOpenError {
-  return withoutStack(() => new BreakerOpenError(key));
+export function dropError(
+  key: string | undefined,
+  retryAfter?: () => number | undefined,
+): BreakerOpenError {
+  return withoutStack(() => new BreakerOpenError(key, retryAfter));
 }
 
 /** True for a BreakerOpenError from any copy of breakerbox. */
@@ -56,17 +82,31 @@ export class TooManyRequestsError extends Error {
   readonly [TOO_MANY_BRAND] = true;
   /** The key of the breaker that rejected the call (undefined for a standalone breaker). */
   readonly key: string | undefined;
+  /** 503, as BreakerOpenError's: the upstream is still recovering, not the caller over a quota. */
+  readonly statusCode = 503;
 
-  constructor(key?: string) {
+  /** As BreakerOpenError's: ms until the breaker may let a probe through, now. */
+  get retryAfterMs(): number | undefined {
+    return askRetryAfter(this.#retryAfter);
+  }
+
+  readonly #retryAfter: (() => number | undefined) | undefined;
+
+  /** `retryAfter`: asks the breaker that refused (Breaker.retryAfterMs). */
+  constructor(key?: string, retryAfter?: () => number | undefined) {
     super("too many requests");
+    this.#retryAfter = retryAfter;
     this.name = "TooManyRequestsError";
     this.key = key;
   }
 }
 
 /** A breaker's shared TooManyRequestsError. */
-export function tooManyError(key: string | undefined): TooManyRequestsError {
-  return withoutStack(() => new TooManyRequestsError(key));
+export function tooManyError(
+  key: string | undefined,
+  retryAfter?: () => number | undefined,
+): TooManyRequestsError {
+  return withoutStack(() => new TooManyRequestsError(key, retryAfter));
 }
 
 /** True for a TooManyRequestsError from any copy of breakerbox. */
