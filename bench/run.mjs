@@ -302,6 +302,21 @@ for (const [count, subject, policy] of plan) {
 out();
 out("Core memory per breaker is the slot; a box adds 32 KiB once for its header and policy table.");
 out();
+const inFlight = {};
+{
+  const count = quick ? 10_000 : 100_000;
+  for (const engine of ["wasm", "js"]) {
+    inFlight[engine] = await w.inFlight(engine, count, gc, idleMs);
+    gc();
+  }
+  out(
+    `${count.toLocaleString("en")} awaited do() calls in flight with a 60 s timeout, idle over ${idleMs} ms: ` +
+      `${(inFlight.wasm.idleCpu * 100).toFixed(2)} % of a core (wasm) / ${(inFlight.js.idleCpu * 100).toFixed(2)} % (js); ` +
+      `JS heap ${inFlight.wasm.heapBytes.toFixed(0)} B / ${inFlight.js.heapBytes.toFixed(0)} B per call in flight ` +
+      "(one deadline heap and one unref'd timer per box, no timer per call).",
+  );
+  out();
+}
 const sweeps = {};
 {
   const count = quick ? 20_000 : 1_000_000;

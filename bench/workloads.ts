@@ -353,6 +353,33 @@ async function idle(ms: number): Promise<number> {
   return (used.user + used.system) / 1000 / (performance.now() - started);
 }
 
+/**
+ * `count` awaited do() calls in flight at once on 1,000 keys, with a 60 s timeout: the idle CPU
+ * while they wait (over `idleMs`), and the JS heap each holds. Then they all finish.
+ */
+export async function inFlight(
+  engine: EngineName,
+  count: number,
+  gc: () => void,
+  idleMs: number,
+): Promise<{ idleCpu: number; heapBytes: number }> {
+  const box = new BreakerBox({ engine, timeoutMs: 60_000 });
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  gc();
+  const heapBefore = process.memoryUsage().heapUsed;
+  const calls: Promise<void>[] = [];
+  for (let i = 0; i < count; i++) calls.push(box.do(`upstream-${i % 1000}`, () => gate));
+  gc();
+  const heapBytes = (process.memoryUsage().heapUsed - heapBefore) / count;
+  const idleCpu = await idle(idleMs);
+  release();
+  await Promise.all(calls);
+  return { idleCpu, heapBytes };
+}
+
 /** The policies whose creation cost and size are measured. */
 export const POLICIES = {
   "adaptive, 40 buckets": {},
