@@ -2,7 +2,8 @@
 // Mirrored by src/engine-js/adaptive.ts.
 
 import {
-  ADAPTIVE_HEADER_SIZE, BUCKET_SIZE, DECISION_DROP, DECISION_PASS, FLAG_LAST_PASS, FLAG_PASS,
+  ADAPTIVE_HEADER_SIZE, BUCKET_SIZE, CHANGED, CHANGED_FROM_SHIFT, CHANGED_TO_SHIFT, DECISION_DROP, DECISION_PASS, FLAG_LAST_PASS, FLAG_PASS, FLAG_SHEDDING,
+  STATE_CLOSED, STATE_OPEN,
   OUTCOME_FAILURE, OUTCOME_SUCCESS, POLICY_BUCKETS, POLICY_FORCE_PASS_MS, POLICY_K, POLICY_MIN_K,
   POLICY_OUTAGE_BUCKETS, POLICY_PROTECTION, POLICY_RECORD_SIZE, POLICY_RECOVERY, RECOVERY_FAST, POLICY_TABLE_OFFSET, SLOT_ACCEPTS, SLOT_BUCKET, SLOT_FAILING,
   SLOT_FLAGS, SLOT_GEN, SLOT_LAST_PASS, SLOT_POLICY, SLOT_RNG, SLOT_TOTAL, SLOT_WORKING,
@@ -70,6 +71,25 @@ export function updatePass(slot: u32, policy: u32): void {
  *   and a pass from the draw sets lastPass = now.
  */
 export function allowAdaptive(slot: u32, now: f64): i32 {
+  return decideAdaptive(slot, now) | reportShedding(slot);
+}
+
+/**
+ * CHANGED (closed → open, or open → closed) when shedding started or stopped since it was last
+ * reported (FLAG_SHEDDING), else 0.
+ */
+export function reportShedding(slot: u32): i32 {
+  const flags = <u32>load<u8>(slot + SLOT_FLAGS);
+  const shedding = (flags & FLAG_PASS) == 0;
+  if (shedding == ((flags & FLAG_SHEDDING) != 0)) return 0;
+  store<u8>(slot + SLOT_FLAGS, <u8>(shedding ? flags | FLAG_SHEDDING : flags & ~FLAG_SHEDDING));
+  const from = shedding ? STATE_CLOSED : STATE_OPEN;
+  const to = shedding ? STATE_OPEN : STATE_CLOSED;
+  return CHANGED | (from << CHANGED_FROM_SHIFT) | (to << CHANGED_TO_SHIFT);
+}
+
+/** allowAdaptive before the report. */
+export function decideAdaptive(slot: u32, now: f64): i32 {
   const policy = policyOf(slot);
   const folded = foldPending(slot);
   if (roll(slot, policy, now) || folded) updatePass(slot, policy);
@@ -107,8 +127,8 @@ export function allowAdaptive(slot: u32, now: f64): i32 {
  * recomputation when it is already set; that is also why the facade may count successes in
  * `pending` without asking, and why folding them first keeps every decision exact.
  */
-export function recordAdaptive(slot: u32, generation: u32, outcome: u32, now: f64): void {
-  if (<u32>load<u16>(slot + SLOT_GEN) != generation) return;
+export function recordAdaptive(slot: u32, generation: u32, outcome: u32, now: f64): i32 {
+  if (<u32>load<u16>(slot + SLOT_GEN) != generation) return 0;
   const policy = policyOf(slot);
   const folded = foldPending(slot);
   const changed = roll(slot, policy, now) || folded;
@@ -121,6 +141,7 @@ export function recordAdaptive(slot: u32, generation: u32, outcome: u32, now: f6
   } else if (changed) {
     updatePass(slot, policy);
   }
+  return reportShedding(slot);
 }
 
 /**

@@ -12,11 +12,10 @@ export function allow(slot: u32, now: f64): i32 {
   return allowThreeState(slot, now);
 }
 
-/** Settles one permit on a slot of any kind; returns CHANGED when a three-state slot moved. */
+/** Settles one permit on a slot of any kind; returns CHANGED when the slot moved (an adaptive one: started or stopped shedding). */
 export function record(slot: u32, generation: u32, outcome: u32, durationMs: f64, now: f64): i32 {
   if (load<u8>(policyOf(slot) + POLICY_KIND) == KIND_ADAPTIVE) {
-    recordAdaptive(slot, generation, outcome, now);
-    return 0;
+    return recordAdaptive(slot, generation, outcome, now);
   }
   return recordThreeState(slot, generation, outcome, durationMs, now);
 }

@@ -25,10 +25,11 @@ export function allowAdaptive(slot: u32, now: f64): i32 {
   return decision;
 }
 
-export function recordAdaptive(slot: u32, generation: u32, outcome: u32, now: f64): void {
+export function recordAdaptive(slot: u32, generation: u32, outcome: u32, now: f64): i32 {
   const lock = acquire(slot);
-  adaptive.recordAdaptive(slot, generation, outcome, now);
+  const changed = adaptive.recordAdaptive(slot, generation, outcome, now);
   release(lock);
+  return changed;
 }
 
 export function dropProbability(slot: u32, now: f64): f64 {

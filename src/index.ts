@@ -19,6 +19,7 @@ export {
   TimeoutError,
   TooManyRequestsError,
 } from "./facade/errors.js";
+export type { BoxListener, Listener as StateListener } from "./facade/events.js";
 export { REASONS_KEPT } from "./facade/events.js";
 export type { BreakerStats } from "./facade/internals.js";
 export type {

@@ -235,6 +235,13 @@ export const FLAG_FREE = 4;
 export const FLAG_PASS_ANY_TIME = 8;
 /** The slot is three-state: a success may only be counted in `pending` while FLAG_PASS_ANY_TIME is set. */
 export const FLAG_THREE_STATE = 16;
+/**
+ * Adaptive: whether the last shedding state reported was "shedding" (FLAG_PASS clear). allow and
+ * record compare it with FLAG_PASS when they are done and return CHANGED (closed → open when
+ * shedding starts, open → closed when it stops) when they differ, so every start and stop is
+ * reported once, by the first call that sees it, whoever (a sweep, a thread) moved the flag.
+ */
+export const FLAG_SHEDDING = 32;
 
 /** The most successes `pending` holds; the facade hands the next one to the core. */
 export const PENDING_LIMIT = 255;

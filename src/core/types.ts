@@ -14,7 +14,7 @@ export interface Core {
   /** Decides one call: 1 pass, 0 drop (the drop is counted). */
   allowAdaptive(slot: number, now: number): number;
   /** Settles one permit of generation `generation` with OUTCOME_SUCCESS or OUTCOME_FAILURE. */
-  recordAdaptive(slot: number, generation: number, outcome: number, now: number): void;
+  recordAdaptive(slot: number, generation: number, outcome: number, now: number): number;
   /** Probability that the draw drops the next call (the force pass aside); folds and rolls the window. */
   dropProbability(slot: number, now: number): number;
   /** (Re)initialises a three-state slot at `slot` under policy record `policyIndex`, closed and empty. */

@@ -4,6 +4,7 @@
 // (assembly/ and src/engine-js/); what is defined here is only how to *read* them.
 
 import {
+  FLAG_SHEDDING,
   MODE_DISABLED,
   MODE_FORCED_OPEN,
   MODE_METRICS_ONLY,
@@ -12,6 +13,7 @@ import {
   POLICY_RECORD_SIZE,
   POLICY_SLOT_SIZE,
   POLICY_TABLE_OFFSET,
+  SLOT_FLAGS,
   SLOT_GEN,
   SLOT_LOCK_SIZE,
   SLOT_POLICY,
@@ -150,6 +152,11 @@ export function stateCodeOf(m: Views, slot: number): number {
   if (mode === MODE_DISABLED) return STATS_DISABLED;
   if (mode === MODE_METRICS_ONLY) return STATS_METRICS_ONLY;
   return m.u8[slot + TS_STATE];
+}
+
+/** An adaptive slot's state as last reported to listeners: 'open' while shedding (FLAG_SHEDDING). */
+export function reportedShedding(m: Views, slot: number): BreakerState {
+  return (m.u8[slot + SLOT_FLAGS] & FLAG_SHEDDING) !== 0 ? "open" : "closed";
 }
 
 /** The counts of a three-state slot (fold its pending successes first). */

@@ -2,7 +2,8 @@
 // Mirrors assembly/adaptive.ts.
 
 import {
-  ADAPTIVE_HEADER_SIZE, BUCKET_SIZE, DECISION_DROP, DECISION_PASS, FLAG_LAST_PASS, FLAG_PASS,
+  ADAPTIVE_HEADER_SIZE, BUCKET_SIZE, CHANGED, CHANGED_FROM_SHIFT, CHANGED_TO_SHIFT, DECISION_DROP, DECISION_PASS, FLAG_LAST_PASS, FLAG_PASS, FLAG_SHEDDING,
+  STATE_CLOSED, STATE_OPEN,
   OUTCOME_FAILURE, OUTCOME_SUCCESS, POLICY_BUCKETS, POLICY_FORCE_PASS_MS, POLICY_K, POLICY_MIN_K,
   POLICY_OUTAGE_BUCKETS, POLICY_PROTECTION, POLICY_RECORD_SIZE, POLICY_RECOVERY, RECOVERY_FAST, POLICY_TABLE_OFFSET, SLOT_ACCEPTS, SLOT_BUCKET, SLOT_FAILING,
   SLOT_FLAGS, SLOT_GEN, SLOT_LAST_PASS, SLOT_POLICY, SLOT_RNG, SLOT_TOTAL, SLOT_WORKING,
@@ -71,6 +72,25 @@ export function updatePass(m: Views, slot: number, policy: number): void {
  *   and a pass from the draw sets lastPass = now.
  */
 export function allowAdaptive(m: Views, slot: number, now: number): number {
+  return decideAdaptive(m, slot, now) | reportShedding(m, slot);
+}
+
+/**
+ * CHANGED (closed → open, or open → closed) when shedding started or stopped since it was last
+ * reported (FLAG_SHEDDING), else 0.
+ */
+export function reportShedding(m: Views, slot: number): number {
+  const flags = m.u8[slot + SLOT_FLAGS];
+  const shedding = (flags & FLAG_PASS) === 0;
+  if (shedding === ((flags & FLAG_SHEDDING) !== 0)) return 0;
+  m.u8[slot + SLOT_FLAGS] = shedding ? flags | FLAG_SHEDDING : flags & ~FLAG_SHEDDING;
+  const from = shedding ? STATE_CLOSED : STATE_OPEN;
+  const to = shedding ? STATE_OPEN : STATE_CLOSED;
+  return CHANGED | (from << CHANGED_FROM_SHIFT) | (to << CHANGED_TO_SHIFT);
+}
+
+/** allowAdaptive before the report. */
+export function decideAdaptive(m: Views, slot: number, now: number): number {
   const policy = policyOf(m, slot);
   const folded = foldPending(m, slot);
   if (roll(m, slot, policy, now) || folded) updatePass(m, slot, policy);
@@ -108,8 +128,8 @@ export function allowAdaptive(m: Views, slot: number, now: number): number {
  * recomputation when it is already set; that is also why the facade may count successes in
  * `pending` without asking, and why folding them first keeps every decision exact.
  */
-export function recordAdaptive(m: Views, slot: number, generation: number, outcome: number, now: number): void {
-  if (m.u16[(slot + SLOT_GEN) >>> 1] !== generation) return;
+export function recordAdaptive(m: Views, slot: number, generation: number, outcome: number, now: number): number {
+  if (m.u16[(slot + SLOT_GEN) >>> 1] !== generation) return 0;
   const policy = policyOf(m, slot);
   const folded = foldPending(m, slot);
   const changed = roll(m, slot, policy, now) || folded;
@@ -122,6 +142,7 @@ export function recordAdaptive(m: Views, slot: number, generation: number, outco
   } else if (changed) {
     updatePass(m, slot, policy);
   }
+  return reportShedding(m, slot);
 }
 
 /**

@@ -13,11 +13,10 @@ export function allow(m: Views, slot: number, now: number): number {
   return allowThreeState(m, slot, now);
 }
 
-/** Settles one permit on a slot of any kind; returns CHANGED when a three-state slot moved. */
+/** Settles one permit on a slot of any kind; returns CHANGED when the slot moved (an adaptive one: started or stopped shedding). */
 export function record(m: Views, slot: number, generation: number, outcome: number, durationMs: number, now: number): number {
   if (m.u8[policyOf(m, slot) + POLICY_KIND] === KIND_ADAPTIVE) {
-    recordAdaptive(m, slot, generation, outcome, now);
-    return 0;
+    return recordAdaptive(m, slot, generation, outcome, now);
   }
   return recordThreeState(m, slot, generation, outcome, durationMs, now);
 }

@@ -24,10 +24,11 @@ export function allowAdaptive(m: Views, slot: number, now: number): number {
   return decision;
 }
 
-export function recordAdaptive(m: Views, slot: number, generation: number, outcome: number, now: number): void {
+export function recordAdaptive(m: Views, slot: number, generation: number, outcome: number, now: number): number {
   const lock = acquire(m, slot);
-  adaptive.recordAdaptive(m, slot, generation, outcome, now);
+  const changed = adaptive.recordAdaptive(m, slot, generation, outcome, now);
   release(m, lock);
+  return changed;
 }
 
 export function dropProbability(m: Views, slot: number, now: number): number {

@@ -12,6 +12,7 @@ import { checkInteger } from "./check.js";
 import { checkBreakerOptions, checkPolicy } from "./check-options.js";
 import { BoxContext } from "./context.js";
 import type { CallContext, DoOptions } from "./do.js";
+import type { BoxListener } from "./events.js";
 import { type Keys, LocalKeys } from "./keys.js";
 import type { BreakerOptions, PolicyOptions } from "./options.js";
 import {
@@ -265,5 +266,28 @@ export class BreakerBox {
   /** `get(key).do(fn, options)`. */
   do<R>(key: string, fn: (call: CallContext) => R, options?: DoOptions<R>): R {
     return this.get(key).do(fn, options);
+  }
+
+  /**
+   * Subscribes to every breaker's state changes, with its key: a three-state breaker's
+   * transitions (as the state machine makes them) and manual modes, an adaptive breaker's start
+   * and end of shedding ('closed' → 'open' → 'closed'). Breakers made later, deleted or made
+   * again are covered alike. Returns the function that unsubscribes. Costs nothing while nobody
+   * listens. A shared box tells each thread of the changes its own calls made.
+   */
+  onStateChange(listener: BoxListener): () => void {
+    if (typeof listener !== "function") {
+      throw new TypeError(`listener must be a function, got ${typeof listener}`);
+    }
+    const context = this.#context;
+    context.stateListeners ??= [];
+    context.stateListeners.push(listener);
+    return () => {
+      const listeners = context.stateListeners;
+      const at = listeners?.indexOf(listener) ?? -1;
+      if (at < 0) return;
+      listeners?.splice(at, 1);
+      if (listeners?.length === 0) context.stateListeners = undefined;
+    };
   }
 }

@@ -27,7 +27,7 @@ import {
   SlotPermit,
 } from "./do.js";
 import type { BreakerOpenError } from "./errors.js";
-import { type Extra, type Listener, tellListeners } from "./events.js";
+import { type Extra, type Listener, tellBoxOf, tellListeners } from "./events.js";
 import { type BreakerInternals, type BreakerStats, internals, releasedError } from "./internals.js";
 import type { BreakerOptions } from "./options.js";
 import { type BreakerSnapshot, takeSnapshot } from "./snapshot.js";
@@ -216,8 +216,9 @@ export class Breaker {
    * handles stay in force until released).
    */
   reset(): void {
+    const before = control.watched(this);
     this.#store().reset(this.#slot);
-    control.notifyIfMoved(this); // forced-open → closed moves `state` without a state change
+    control.notifyIfMoved(this, before); // e.g. forced-open → closed, with no state change
   }
 
   /** Three-state: rejects every call until `forceClose()`, `reset()` or another mode. */
@@ -249,8 +250,9 @@ export class Breaker {
   }
 
   /**
-   * Three-state: subscribes to state changes (including manual modes); returns the function that
-   * unsubscribes. Costs nothing while nobody listens. A listener that throws does not stop the
+   * Subscribes to state changes; returns the function that unsubscribes. Three-state: every
+   * transition and manual mode; adaptive: 'open' when it starts shedding, 'closed' when it stops,
+   * told by the first call that sees it. Costs nothing while nobody listens. A listener that throws does not stop the
    * others or touch the breaker; its error is rethrown from a microtask.
    */
   onStateChange(listener: Listener): () => void {
@@ -376,5 +378,7 @@ export class Breaker {
   #changed(code = 0): void {
     const extra = this.#extra();
     if (extra !== undefined) tellListeners(extra, this.#context.store, this.#slot, code);
+    const box = this.#context.stateListeners;
+    if (box !== undefined && (code & CHANGED) !== 0) tellBoxOf(box, this.key, code);
   }
 }

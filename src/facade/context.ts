@@ -9,6 +9,7 @@ import { createLocalStore } from "../store/local-space.js";
 import { MAX_BYTES, type Store } from "../store/store.js";
 import { checkBreakerOptions } from "./check-options.js";
 import { Deadlines } from "./deadlines.js";
+import type { BoxListener } from "./events.js";
 import { Extra } from "./events.js";
 import type { DropReport } from "./options.js";
 import { MAX_PLACES, Permits } from "./permits.js";
@@ -20,6 +21,8 @@ export class BoxContext {
   /** Drop reports (BreakerOptions.onDrop), or undefined for silence. */
   readonly onDrop: ((report: DropReport) => void) | undefined;
   readonly dropReportMs: number;
+  /** The box's state-change listeners (undefined while there are none: no cost). */
+  stateListeners: BoxListener[] | undefined = undefined;
   /** The box's default `timeoutMs` for `do()` (undefined: none). */
   readonly timeoutMs: number | undefined;
   /** The deadlines of this box's calls in flight with a timeout, made on first use. */

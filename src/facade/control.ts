@@ -7,7 +7,7 @@ import { STATE_NAMES } from "../core/views.js";
 import type { Store } from "../store/store.js";
 import type { Breaker } from "./breaker.js";
 import { type BreakerOpenError, dropError } from "./errors.js";
-import type { Listener } from "./events.js";
+import { type Listener, shownState, tellBox } from "./events.js";
 import { type BreakerStats, internals } from "./internals.js";
 
 /** The breaker's store, if it runs the three-state policy; else a TypeError naming `what`. */
@@ -69,44 +69,65 @@ export function openError(breaker: Breaker): BreakerOpenError {
 
 /** Sets a manual mode (MODE_*) and tells the listeners if what `state` reports moved. */
 export function setMode(breaker: Breaker, mode: number, what: string): void {
-  threeState(breaker, what).core.setMode(internals.slotOf(breaker), mode);
-  notifyIfMoved(breaker);
+  const store = threeState(breaker, what);
+  const before = watched(breaker);
+  store.core.setMode(internals.slotOf(breaker), mode);
+  notifyIfMoved(breaker, before);
 }
 
-/** After a manual change: tells the listeners if what `state` reports moved. */
-export function notifyIfMoved(breaker: Breaker): void {
-  if (internals.extra(breaker)?.listeners === undefined) return;
-  if (internals.store(breaker).kindOf(internals.slotOf(breaker)) !== KIND_ADAPTIVE)
-    internals.changed(breaker);
+/** Before a manual change: the state the box's listeners know, if the box has any. */
+export function watched(breaker: Breaker): BreakerState | undefined {
+  if (internals.context(breaker).stateListeners === undefined) return undefined;
+  return shownState(internals.store(breaker), internals.slotOf(breaker));
+}
+
+/**
+ * After a manual change: tells the breaker's listeners if what they were told moved, and the
+ * box's if the state moved from `before` (watched() before the change).
+ */
+export function notifyIfMoved(breaker: Breaker, before: BreakerState | undefined): void {
+  const store = internals.store(breaker);
+  const slot = internals.slotOf(breaker);
+  const extra = internals.extra(breaker);
+  if (extra?.listeners !== undefined) {
+    const to = shownState(store, slot);
+    if (to !== extra.known) extra.notify(to);
+  }
+  const listeners = internals.context(breaker).stateListeners;
+  if (listeners === undefined || before === undefined) return;
+  const after = shownState(store, slot);
+  if (after !== before) tellBox(listeners, breaker.key, before, after);
 }
 
 /** Breaker.isolate(): one more isolation handle, released once. */
 export function isolate(breaker: Breaker): { release(): void } {
   const store = threeState(breaker, "isolate()");
   const slot = internals.slotOf(breaker);
+  const before = watched(breaker);
   store.core.isolate(slot, 1);
-  notifyIfMoved(breaker);
+  notifyIfMoved(breaker, before);
   let released = false;
   return {
     release: () => {
       if (released || internals.isReleased(breaker)) return;
       released = true;
+      const before = watched(breaker);
       store.core.isolate(slot, -1);
-      notifyIfMoved(breaker);
+      notifyIfMoved(breaker, before);
     },
   };
 }
 
 /** Breaker.onStateChange(): adds a listener, returns the function that removes it. */
 export function subscribe(breaker: Breaker, listener: Listener): () => void {
-  const store = threeState(breaker, "onStateChange()");
+  const store = internals.store(breaker);
   if (typeof listener !== "function") {
     throw new TypeError(`listener must be a function, got ${typeof listener}`);
   }
   const extra = internals.more(breaker);
   if (extra.listeners === undefined) {
     extra.listeners = [];
-    extra.known = STATE_NAMES[store.stateCode(internals.slotOf(breaker))];
+    extra.known = shownState(store, internals.slotOf(breaker));
   }
   const listeners = extra.listeners;
   listeners.push(listener);

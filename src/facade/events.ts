@@ -7,9 +7,10 @@ import {
   CHANGED_FROM_SHIFT,
   CHANGED_STATE_MASK,
   CHANGED_TO_SHIFT,
+  KIND_ADAPTIVE,
 } from "../core/layout.js";
 import type { BreakerState } from "../core/types.js";
-import { STATE_NAMES } from "../core/views.js";
+import { reportedShedding, STATE_NAMES } from "../core/views.js";
 import type { Store } from "../store/store.js";
 import type { BoxContext } from "./context.js";
 import type { BreakerOpenError, TooManyRequestsError } from "./errors.js";
@@ -19,6 +20,13 @@ import type { DropReport } from "./options.js";
 export const REASONS_KEPT = 5;
 
 export type Listener = (change: { from: BreakerState; to: BreakerState }) => void;
+
+/** A box's listener: every breaker's state changes, with its key. */
+export type BoxListener = (change: {
+  key: string | undefined;
+  from: BreakerState;
+  to: BreakerState;
+}) => void;
 
 export class Extra {
   dropError: BreakerOpenError | undefined = undefined;
@@ -102,11 +110,47 @@ export function rethrowLater(error: unknown): void {
  */
 export function tellListeners(extra: Extra, store: Store, slot: number, code: number): void {
   if (extra.listeners === undefined) return;
-  if ((code & CHANGED) !== 0 && store.lockBytes !== 0) {
+  if ((code & CHANGED) !== 0 && (store.lockBytes !== 0 || store.kindOf(slot) === KIND_ADAPTIVE)) {
     const from = STATE_NAMES[(code >>> CHANGED_FROM_SHIFT) & CHANGED_STATE_MASK];
     extra.notify(STATE_NAMES[(code >>> CHANGED_TO_SHIFT) & CHANGED_STATE_MASK], from);
     return;
   }
-  const to = STATE_NAMES[store.stateCode(slot)];
+  const to = shownState(store, slot);
   if (to !== extra.known) extra.notify(to);
+}
+
+/**
+ * The state listeners are told of: a three-state slot's state or manual mode; an adaptive slot's
+ * shedding as last reported by the core ('open' while shedding).
+ */
+export function shownState(store: Store, slot: number): BreakerState {
+  return store.kindOf(slot) === KIND_ADAPTIVE
+    ? reportedShedding(store, slot)
+    : STATE_NAMES[store.stateCode(slot)];
+}
+
+/** Tells a box's listeners of one breaker's change. */
+export function tellBox(
+  listeners: readonly BoxListener[],
+  key: string | undefined,
+  from: BreakerState,
+  to: BreakerState,
+): void {
+  for (const listener of [...listeners]) {
+    try {
+      listener({ key, from, to });
+    } catch (error) {
+      rethrowLater(error);
+    }
+  }
+}
+
+/** tellBox() for a change the core reported (`code` with CHANGED and the states). */
+export function tellBoxOf(
+  listeners: readonly BoxListener[],
+  key: string | undefined,
+  code: number,
+) {
+  const from = STATE_NAMES[(code >>> CHANGED_FROM_SHIFT) & CHANGED_STATE_MASK];
+  tellBox(listeners, key, from, STATE_NAMES[(code >>> CHANGED_TO_SHIFT) & CHANGED_STATE_MASK]);
 }

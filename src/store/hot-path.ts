@@ -19,6 +19,7 @@ import {
   FLAG_LAST_PASS,
   FLAG_PASS,
   FLAG_PASS_ANY_TIME,
+  FLAG_SHEDDING,
   FLAG_THREE_STATE,
   MODE_DISABLED,
   MODE_FORCED_OPEN,
@@ -55,7 +56,7 @@ import type { Store } from "./store.js";
 export function decide(store: Store, slot: number): number {
   const flags = store.u8[slot + SLOT_FLAGS];
   if (
-    (flags & FLAG_PASS) !== 0 &&
+    (flags & (FLAG_PASS | FLAG_SHEDDING)) === FLAG_PASS && // passes, and no end of shedding to report
     ((flags & FLAG_PASS_ANY_TIME) !== 0 ||
       store.u32[(slot + SLOT_BUCKET) >>> 2] === store.currentBucket(store.u8[slot + SLOT_POLICY]))
   ) {
@@ -115,8 +116,8 @@ function outageDrops(store: Store, slot: number, now: number): boolean {
 
 /**
  * Settles one permit of `generation` that took `durationMs` (NaN when not measured). A success
- * that is not slow, in the current bucket, on a slot that is adaptive or closed (and that no run
- * of successes could trip: FLAG_PASS_ANY_TIME), is only counted.
+ * that is not slow, in the current bucket, on a slot that is adaptive and not shedding, or closed
+ * (and that no run of successes could trip: FLAG_PASS_ANY_TIME), is only counted.
  * Returns CHANGED when the slot changed state.
  */
 export function settle(
@@ -133,7 +134,9 @@ export function settle(
   const policy = store.u8[slot + SLOT_POLICY];
   if (
     outcome === OUTCOME_SUCCESS &&
-    ((flags & FLAG_THREE_STATE) === 0 || (flags & FLAG_PASS_ANY_TIME) !== 0) &&
+    ((flags & FLAG_THREE_STATE) === 0
+      ? (flags & FLAG_SHEDDING) === 0 // a success may end shedding: the core reports it
+      : (flags & FLAG_PASS_ANY_TIME) !== 0) &&
     !(durationMs > store.policies.slowCallMs[policy]) &&
     store.u32[(slot + SLOT_BUCKET) >>> 2] === store.currentBucket(policy)
   ) {

@@ -18,6 +18,7 @@
 
 import {
   FLAG_PASS_ANY_TIME,
+  FLAG_SHEDDING,
   FLAG_THREE_STATE,
   OUTCOME_SUCCESS,
   SHARED_SUCCESS,
@@ -49,6 +50,9 @@ export function settleShared(
     if (store.u32[(slot + SLOT_BUCKET) >>> 2] !== store.currentBucket(policy)) {
       // the window is due to move: the core folds and rolls first
     } else if ((flags & FLAG_THREE_STATE) === 0) {
+      // While shedding, a success may end it: the core reports that.
+      if ((flags & FLAG_SHEDDING) !== 0)
+        return store.core.record(slot, generation, outcome, durationMs, store.now());
       const batch = store.batch;
       if (batch !== undefined) {
         batch.hold(slot, generation);
@@ -113,7 +117,7 @@ export class SuccessBatch {
       },
       recordAdaptive: (slot, generation, outcome, now) => {
         this.publishSlot(slot);
-        core.recordAdaptive(slot, generation, outcome, now);
+        return core.recordAdaptive(slot, generation, outcome, now);
       },
       dropProbability: (slot, now) => {
         this.publishSlot(slot);

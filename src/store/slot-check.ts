@@ -14,6 +14,7 @@ import {
   FLAG_LAST_PASS,
   FLAG_PASS,
   FLAG_PASS_ANY_TIME,
+  FLAG_SHEDDING,
   FLAG_THREE_STATE,
   MODE_METRICS_ONLY,
   SLOT_ACCEPTS,
@@ -59,7 +60,7 @@ function adaptiveProblem(view: DataView, policy: AdaptivePolicy): string | undef
   const u8 = (at: number) => view.getUint8(at);
   const u32 = (at: number) => view.getUint32(at, true);
   const flags = u8(SLOT_FLAGS);
-  if ((flags & ~(FLAG_PASS | FLAG_LAST_PASS)) !== 0) return "flags";
+  if ((flags & ~(FLAG_PASS | FLAG_LAST_PASS | FLAG_SHEDDING)) !== 0) return "flags";
   if (u32(SLOT_RNG) === 0) return "random state";
   const buckets = policy.buckets;
   const offset = u8(SLOT_OFFSET);

@@ -1,0 +1,101 @@
+// State-change events on both engines: the adaptive policy's start and end of shedding, and a
+// box's listeners hearing every breaker's changes with its key, manual modes included.
+import { describe, expect, it } from "vitest";
+import { Breaker, BreakerBox } from "../src/index.js";
+import { SharedBreakerBox } from "../src/shared.js";
+import { engines } from "./helpers.js";
+
+describe.each(engines)("state-change events on the %s engine", (engine) => {
+  it("an adaptive breaker reports when it starts shedding and when it stops, once each", () => {
+    let now = 0;
+    const breaker = new Breaker({ engine, now: () => now, seed: 7 });
+    const changes: string[] = [];
+    breaker.onStateChange(({ from, to }) => changes.push(`${from}→${to}`));
+    for (let i = 0; i < 20; i++) breaker.accept(breaker.tryAcquire());
+    expect(changes).toEqual([]);
+    for (let i = 0; i < 200; i++) {
+      const token = breaker.tryAcquire();
+      if (token !== 0) breaker.reject(token);
+    }
+    expect(breaker.state).toBe("open");
+    expect(changes).toEqual(["closed→open"]);
+    now += 20_000; // the window forgets the failures
+    expect(breaker.tryAcquire()).toBeGreaterThan(0);
+    expect(changes).toEqual(["closed→open", "open→closed"]);
+    expect(breaker.state).toBe("closed");
+  });
+
+  it("a sweep that sees shedding end first does not swallow the event", () => {
+    let now = 0;
+    const box = new BreakerBox({ engine, now: () => now, seed: 3 });
+    const breaker = box.get("a");
+    const changes: string[] = [];
+    box.onStateChange(({ key, from, to }) => changes.push(`${key}:${from}→${to}`));
+    for (let i = 0; i < 200; i++) {
+      const token = breaker.tryAcquire();
+      if (token !== 0) breaker.reject(token);
+    }
+    expect(changes).toEqual(["a:closed→open"]);
+    now += 20_000;
+    expect(box.dropping()).toBe(0); // the sweep rolls the window: no longer shedding
+    breaker.tryAcquire(); // the next call reports it, though it passes on the memory alone
+    expect(changes).toEqual(["a:closed→open", "a:open→closed"]);
+  });
+
+  it("box.onStateChange hears every breaker with its key: transitions, manual modes, later keys", () => {
+    let now = 0;
+    const box = new BreakerBox({
+      engine,
+      now: () => now,
+      policy: "three-state",
+      trip: { consecutiveFailures: 2 },
+      openMs: 1000,
+    });
+    const changes: string[] = [];
+    const stop = box.onStateChange(({ key, from, to }) => changes.push(`${key}:${from}→${to}`));
+    const a = box.get("a");
+    a.reject(a.tryAcquire());
+    a.reject(a.tryAcquire());
+    now += 1000;
+    a.accept(a.tryAcquire()); // half-open, then the probe closes it
+    box.get("b").forceOpen();
+    box.get("b").forceClose();
+    const iso = box.get("c").isolate();
+    iso.release();
+    box.delete("a");
+    const again = box.get("a");
+    again.reject(again.tryAcquire());
+    again.reject(again.tryAcquire());
+    expect(changes).toEqual([
+      "a:closed→open",
+      "a:open→half-open",
+      "a:half-open→closed",
+      "b:closed→forced-open",
+      "b:forced-open→closed",
+      "c:closed→isolated",
+      "c:isolated→closed",
+      "a:closed→open",
+    ]);
+    stop();
+    box.get("b").forceOpen();
+    expect(changes).toHaveLength(8);
+    expect(() => box.onStateChange(5 as never)).toThrow(/listener must be a function, got number/);
+  });
+
+  it("a shared box tells the thread whose call made the change", () => {
+    let now = 0;
+    const box = new SharedBreakerBox({ engine, maxKeys: 8, now: () => now });
+    const changes: string[] = [];
+    box.onStateChange(({ key, from, to }) => changes.push(`${key}:${from}→${to}`));
+    const breaker = box.get("s", { policy: "three-state", trip: { consecutiveFailures: 1 } });
+    breaker.reject(breaker.tryAcquire());
+    const adaptive = box.get("t");
+    for (let i = 0; i < 200; i++) {
+      const token = adaptive.tryAcquire();
+      if (token !== 0) adaptive.reject(token);
+    }
+    now += 20_000;
+    adaptive.tryAcquire();
+    expect(changes).toEqual(["s:closed→open", "t:closed→open", "t:open→closed"]);
+  });
+});
