@@ -243,7 +243,7 @@ export function tripThreeState(slot: u32, forMs: f64, now: f64): i32 {
   if (load<u8>(slot + TS_MODE) == MODE_DISABLED) return 0;
   if (load<u8>(slot + TS_STATE) == STATE_OPEN) {
     const maxOpenMs = load<f64>(policy + POLICY_MAX_OPEN_MS);
-    const until = now + (forMs > maxOpenMs ? maxOpenMs : forMs);
+    const until = now + Math.min(forMs, maxOpenMs);
     if (until > load<f64>(slot + TS_OPEN_UNTIL)) store<f64>(slot + TS_OPEN_UNTIL, until);
     return 0;
   }

@@ -244,7 +244,7 @@ export function tripThreeState(m: Views, slot: number, forMs: number, now: numbe
   if (m.u8[slot + TS_MODE] === MODE_DISABLED) return 0;
   if (m.u8[slot + TS_STATE] === STATE_OPEN) {
     const maxOpenMs = m.f64[(policy + POLICY_MAX_OPEN_MS) >>> 3];
-    const until = now + (forMs > maxOpenMs ? maxOpenMs : forMs);
+    const until = now + Math.min(forMs, maxOpenMs);
     if (until > m.f64[(slot + TS_OPEN_UNTIL) >>> 3]) m.f64[(slot + TS_OPEN_UNTIL) >>> 3] = until;
     return 0;
   }
