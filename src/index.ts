@@ -32,4 +32,5 @@ export type {
 } from "./facade/options.js";
 export { ADAPTIVE_DEFAULTS, THREE_STATE_DEFAULTS } from "./facade/options.js";
 export type { BreakerSnapshot } from "./facade/snapshot.js";
+export type { BreakerTotals } from "./facade/totals.js";
 export { clockReads } from "./store/clock.js";

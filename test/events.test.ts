@@ -99,3 +99,49 @@ describe.each(engines)("state-change events on the %s engine", (engine) => {
     expect(changes).toEqual(["s:closed→open", "t:closed→open", "t:open→closed"]);
   });
 });
+
+describe.each(engines)("lifetime totals on the %s engine", (engine) => {
+  it("count every outcome across state changes, rejections and timeouts included, once asked for", async () => {
+    let now = 0;
+    const box = new BreakerBox({
+      engine,
+      now: () => now,
+      policy: "three-state",
+      trip: { consecutiveFailures: 2 },
+      openMs: 1000,
+      timeoutMs: 100,
+    });
+    const a = box.get("a");
+    a.accept(a.tryAcquire());
+    expect(box.stats()[0].totals).toBeUndefined(); // not counted until asked for
+    box.countTotals();
+    a.accept(a.tryAcquire());
+    a.exclude(a.tryAcquire());
+    a.allow()?.accept();
+    const late = a.tryAcquire();
+    now += 150;
+    a.accept(late); // a timeout: a failure
+    a.reject(a.tryAcquire()); // the second failure in a row: open
+    expect(a.state).toBe("open");
+    expect(a.tryAcquire()).toBe(0);
+    expect(a.allow()).toBeNull();
+    expect(() => a.do(() => 1)).toThrow(/circuit breaker is open/);
+    await expect(box.do("b", async () => 2)).resolves.toBe(2);
+    const expected = { successes: 2, failures: 2, exclusions: 1, rejections: 3, timeouts: 1 };
+    expect(a.stats().totals).toEqual(expected);
+    expect(a.counts.requests).toBe(0); // the window restarted with the state; the totals did not
+    const byKey = Object.fromEntries(box.stats().map((s) => [s.key, s.totals]));
+    expect(byKey).toEqual({
+      a: expected,
+      b: { successes: 1, failures: 0, exclusions: 0, rejections: 0, timeouts: 0 },
+    });
+    box.delete("b");
+    expect(box.get("b").stats().totals).toEqual({
+      successes: 0,
+      failures: 0,
+      exclusions: 0,
+      rejections: 0,
+      timeouts: 0,
+    });
+  });
+});

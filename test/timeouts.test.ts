@@ -14,6 +14,7 @@ afterEach(() => {
 describe.each(engines)("do() with timeouts and signals on the %s engine", (engine) => {
   it("a call that never settles times out: a TimeoutError, a failure; enough of them open the breaker", async () => {
     const box = new BreakerBox({ engine, trip: { consecutiveFailures: 3 }, timeoutMs: 20 });
+    box.countTotals();
     const breaker = box.get("upstream");
     for (let i = 0; i < 3; i++) {
       const error = await breaker.do(never).catch((e: unknown) => e);
@@ -23,6 +24,7 @@ describe.each(engines)("do() with timeouts and signals on the %s engine", (engin
     }
     expect(breaker.state).toBe("open");
     expect(breaker.stats().reasons).toContain("the call did not settle within 20 ms");
+    expect(breaker.stats().totals).toMatchObject({ failures: 3, timeouts: 3, successes: 0 });
   });
 
   it("fn's signal aborts on the timeout, with the TimeoutError; a late result changes nothing", async () => {

@@ -13,6 +13,7 @@ import { checkBreakerOptions, checkPolicy } from "./check-options.js";
 import { BoxContext } from "./context.js";
 import type { CallContext, DoOptions } from "./do.js";
 import type { BoxListener } from "./events.js";
+import { type BreakerTotals, totalsAt } from "./totals.js";
 import { type Keys, LocalKeys } from "./keys.js";
 import type { BreakerOptions, PolicyOptions } from "./options.js";
 import {
@@ -27,6 +28,8 @@ export interface KeyedStats extends SlotStats {
   key: string;
   /** The last failure reasons, oldest first. */
   reasons: string[];
+  /** Lifetime totals, once the box counts them (`countTotals()`; a shared box: this thread's). */
+  totals?: BreakerTotals;
 }
 
 /** Options for a box: the default policy of its breakers, the clock, seed and engine they share, and its limits. */
@@ -253,6 +256,8 @@ export class BreakerBox {
         const extra = ordinal === undefined ? undefined : context.extras.get(ordinal);
         const stats = statsAt(store, records, i) as Omit<KeyedStats, "key">;
         stats.reasons = extra?.recentReasons() ?? [];
+        const totals = context.totals;
+        if (totals !== undefined && ordinal !== undefined) stats.totals = totalsAt(totals, ordinal);
         visit(key, stats);
       }
     });
@@ -266,6 +271,16 @@ export class BreakerBox {
   /** `get(key).do(fn, options)`. */
   do<R>(key: string, fn: (call: CallContext) => R, options?: DoOptions<R>): R {
     return this.get(key).do(fn, options);
+  }
+
+  /**
+   * Starts counting every breaker's lifetime totals (successes, failures, exclusions, rejections,
+   * timeouts), from zero, shown by `stats()` and `forEachStats()` as `totals` and exported as
+   * counters by breakerbox/prometheus and breakerbox/otel (which call this). Until then the calls
+   * pay nothing for them. A shared box counts each thread's own calls. Idempotent.
+   */
+  countTotals(): void {
+    this.#context.countTotals();
   }
 
   /**

@@ -28,6 +28,15 @@ import {
 } from "./do.js";
 import type { BreakerOpenError } from "./errors.js";
 import { type Extra, type Listener, tellBoxOf, tellListeners } from "./events.js";
+import {
+  T_EXCLUSIONS,
+  T_FAILURES,
+  T_REJECTIONS,
+  T_STRIDE,
+  T_SUCCESSES,
+  T_TIMEOUTS,
+  totalsAt,
+} from "./totals.js";
 import { type BreakerInternals, type BreakerStats, internals, releasedError } from "./internals.js";
 import type { BreakerOptions } from "./options.js";
 import { type BreakerSnapshot, takeSnapshot } from "./snapshot.js";
@@ -101,6 +110,7 @@ export class Breaker {
     if (code !== DECISION_PASS) {
       if ((code & CHANGED) !== 0) this.#changed(code);
       if ((code & DECISION_MASK) !== DECISION_PASS) {
+        context.tally(this.#ordinal, T_REJECTIONS);
         if (context.onDrop !== undefined) this.#reportDrop();
         return 0;
       }
@@ -120,6 +130,8 @@ export class Breaker {
       this.#lateSuccess(permits.generation, duration);
       return;
     }
+    const totals = context.totals;
+    if (totals !== undefined) totals[this.#ordinal * T_STRIDE + T_SUCCESSES]++;
     const code = settle(store, this.#slot, permits.generation, OUTCOME_SUCCESS, duration);
     if ((code & CHANGED) !== 0) this.#changed(code);
   }
@@ -286,6 +298,13 @@ export class Breaker {
       settle: (b, generation, outcome, issuedAt, durationMs, openForMs) =>
         b.#settle(generation, outcome, issuedAt, durationMs, openForMs),
       changed: (b, code) => b.#changed(code),
+      tally: (b, which) => {
+        if (!b.#released()) b.#context.tally(b.#ordinal, which);
+      },
+      totals: (b) => {
+        const totals = b.#context.totals;
+        return totals === undefined || b.#released() ? undefined : totalsAt(totals, b.#ordinal);
+      },
       context: (b) => b.#context,
     };
     Object.assign(internals, friend);
@@ -340,6 +359,14 @@ export class Breaker {
       this.#lateSuccess(generation, duration);
       return;
     }
+    this.#context.tally(
+      this.#ordinal,
+      outcome === OUTCOME_SUCCESS
+        ? T_SUCCESSES
+        : outcome === OUTCOME_FAILURE
+          ? T_FAILURES
+          : T_EXCLUSIONS,
+    );
     // Accelerated tripping (openForMs checked by the caller), for a permit of the current generation.
     const trips = openForMs !== undefined && openForMs > 0 && generation === store.generation(slot);
     // Opening first (the failure itself might open for openMs); an opening clears the counts, so
@@ -355,6 +382,8 @@ export class Breaker {
    */
   #lateSuccess(generation: number, duration: number): void {
     this.#more().remember(`the call did not settle within ${this.#context.timeoutMs} ms`);
+    this.#context.tally(this.#ordinal, T_FAILURES);
+    this.#context.tally(this.#ordinal, T_TIMEOUTS);
     const code = settle(this.#context.store, this.#slot, generation, OUTCOME_FAILURE, duration);
     if ((code & CHANGED) !== 0) this.#changed(code);
   }
@@ -365,8 +394,10 @@ export class Breaker {
     context.marks[this.#ordinal] = 1;
     const code = decide(this.#context.store, this.#slot);
     if ((code & CHANGED) !== 0) this.#changed(code);
-    if ((code & DECISION_MASK) !== DECISION_PASS && this.#context.onDrop !== undefined)
-      this.#reportDrop();
+    if ((code & DECISION_MASK) !== DECISION_PASS) {
+      context.tally(this.#ordinal, T_REJECTIONS);
+      if (context.onDrop !== undefined) this.#reportDrop();
+    }
     return code;
   }
 

@@ -14,6 +14,7 @@ import { Extra } from "./events.js";
 import type { DropReport } from "./options.js";
 import { MAX_PLACES, Permits } from "./permits.js";
 import { restoreSnapshot, snapshotBytes, takeInitialState } from "./snapshot.js";
+import { T_STRIDE } from "./totals.js";
 
 export class BoxContext {
   readonly store: Store;
@@ -21,6 +22,8 @@ export class BoxContext {
   /** Drop reports (BreakerOptions.onDrop), or undefined for silence. */
   readonly onDrop: ((report: DropReport) => void) | undefined;
   readonly dropReportMs: number;
+  /** Lifetime totals by ordinal (./totals.ts), once the box counts them. */
+  totals: Float64Array | undefined = undefined;
   /** The box's state-change listeners (undefined while there are none: no cost). */
   stateListeners: BoxListener[] | undefined = undefined;
   /** The box's default `timeoutMs` for `do()` (undefined: none). */
@@ -70,7 +73,19 @@ export class BoxContext {
     this.slots[ordinal] = slot;
     this.keys[ordinal] = key;
     this.marks[ordinal] = 0;
+    this.totals?.fill(0, ordinal * T_STRIDE, (ordinal + 1) * T_STRIDE);
     return ordinal;
+  }
+
+  /** Starts keeping lifetime totals (idempotent): every breaker's count from zero. */
+  countTotals(): void {
+    this.totals ??= new Float64Array(this.slots.length * T_STRIDE);
+  }
+
+  /** Adds one to total `which` (T_*) of `ordinal`, if the box counts them. */
+  tally(ordinal: number, which: number): void {
+    const totals = this.totals;
+    if (totals !== undefined) totals[ordinal * T_STRIDE + which]++;
   }
 
   /** The breaker of `ordinal` leaves the box: its handles refuse use, its ordinal may be reused. */
@@ -104,6 +119,11 @@ export class BoxContext {
     this.slots = slots;
     this.tenancy = tenancy;
     this.marks = marks;
+    if (this.totals !== undefined) {
+      const totals = new Float64Array(length * T_STRIDE);
+      totals.set(this.totals);
+      this.totals = totals;
+    }
   }
 }
 

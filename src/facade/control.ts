@@ -57,7 +57,14 @@ const ADAPTIVE_RETRY_MS = 1000;
 export function stats(breaker: Breaker): BreakerStats {
   const store = internals.store(breaker);
   const reasons = internals.extra(breaker)?.recentReasons() ?? [];
-  return { engine: store.engineName, ...store.statsOf(internals.slotOf(breaker)), reasons };
+  const stats: BreakerStats = {
+    engine: store.engineName,
+    ...store.statsOf(internals.slotOf(breaker)),
+    reasons,
+  };
+  const totals = internals.totals(breaker);
+  if (totals !== undefined) stats.totals = totals;
+  return stats;
 }
 
 /** Breaker.openError(): its one BreakerOpenError, made on first use. */

@@ -1,5 +1,6 @@
 // do(fn) and the Permit of allow(): the ways to guard a call that settle it for the caller.
 
+import { T_TIMEOUTS } from "./totals.js";
 import {
   DECISION_MASK,
   DECISION_PASS,
@@ -227,6 +228,7 @@ export function runDo<R>(
               const error = new TimeoutError(timeoutMs, breaker.key);
               internals.more(breaker).remember(error.message);
               internals.settle(breaker, generation, OUTCOME_FAILURE, issuedAt, timeoutMs);
+              internals.tally(breaker, T_TIMEOUTS);
               abort.abort(error);
               reject(error);
             },

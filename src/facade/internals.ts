@@ -7,6 +7,7 @@ import type { Store } from "../store/store.js";
 import type { Breaker } from "./breaker.js";
 import type { BoxContext } from "./context.js";
 import type { Extra } from "./events.js";
+import type { BreakerTotals } from "./totals.js";
 
 /** A snapshot of one breaker. */
 export interface BreakerStats extends SlotStats {
@@ -14,6 +15,8 @@ export interface BreakerStats extends SlotStats {
   engine: EngineName;
   /** The last failure reasons given to `reject()`, oldest first (at most 5). */
   reasons: string[];
+  /** Lifetime totals, once its box counts them (`box.countTotals()`). */
+  totals?: BreakerTotals;
 }
 
 /** What the facade's other modules may do to a breaker. */
@@ -30,6 +33,10 @@ export interface BreakerInternals {
   /** The start time a call admitted now carries (0 when the policy times no call). */
   issuedAt(breaker: Breaker): number;
   /** Settles one permit of `generation` (see Breaker#settle). */
+  /** Adds one to a lifetime total (T_*) of the breaker, if its box counts them. */
+  tally(breaker: Breaker, which: number): void;
+  /** The breaker's lifetime totals, if its box counts them. */
+  totals(breaker: Breaker): BreakerTotals | undefined;
   settle(
     breaker: Breaker,
     generation: number,
