@@ -82,15 +82,15 @@ describe.each(engines)("observability on the %s engine", (engine) => {
     const registry = new Registry();
     const unregister = registerBreakerBox(box, { registry });
     const text = await registry.metrics();
-    expect(text).toContain('breakerbox_requests{key="GET://healthy"} 40');
-    expect(text).toContain('breakerbox_state{key="upstream",state="open"} 1');
-    expect(text).toContain('breakerbox_state{key="upstream",state="closed"} 0');
-    expect(text).toContain('breakerbox_drop_ratio{key="upstream"} 1');
-    expect(text).toMatch(/breakerbox_drops\{key="GET:\/\/sick"\} [1-9]/);
+    expect(text).toContain('breakerbox_requests{box="default",key="GET://healthy"} 40');
+    expect(text).toContain('breakerbox_state{box="default",key="upstream",state="open"} 1');
+    expect(text).toContain('breakerbox_state{box="default",key="upstream",state="closed"} 0');
+    expect(text).toContain('breakerbox_drop_ratio{box="default",key="upstream"} 1');
+    expect(text).toMatch(/breakerbox_drops\{box="default",key="GET:\/\/sick"\} [1-9]/);
     clock.t = 20_000; // every window has moved on: the next scrape says so
     const later = await registry.metrics();
-    expect(later).toContain('breakerbox_requests{key="GET://healthy"} 0');
-    expect(later).toContain('breakerbox_state{key="upstream",state="half-open"} 0');
+    expect(later).toContain('breakerbox_requests{box="default",key="GET://healthy"} 0');
+    expect(later).toContain('breakerbox_state{box="default",key="upstream",state="half-open"} 0');
     unregister();
     expect(await registry.metrics()).not.toContain("breakerbox_");
     expect(() => registerBreakerBox(box, { registry, prefix: "bad prefix" })).toThrow(RangeError);
@@ -123,6 +123,85 @@ describe.each(engines)("observability on the %s engine", (engine) => {
     expect(point("breakerbox.state", "upstream", "open")).toBe(1);
     expect(point("breakerbox.state", "GET://healthy", "closed")).toBe(1);
     stop();
+    await provider.shutdown();
+  });
+
+  it("Prometheus: several boxes in one registry by their box label; lifetime counters by outcome", async () => {
+    const clock = new ManualClock();
+    const registry = new Registry();
+    const make = () =>
+      new BreakerBox({
+        engine,
+        now: clock.now,
+        policy: "three-state",
+        trip: { consecutiveFailures: 2 },
+      });
+    const users = make();
+    const orders = make();
+    const stopUsers = registerBreakerBox(users, { registry, name: "users" });
+    const stopOrders = registerBreakerBox(orders, { registry, name: "orders" });
+    expect(() => registerBreakerBox(make(), { registry, name: "users" })).toThrow(
+      /a box named "users" is already registered/,
+    );
+    const u = users.get("api");
+    u.accept(u.tryAcquire());
+    u.reject(u.tryAcquire());
+    u.reject(u.tryAcquire()); // open: the window restarts, the totals go on
+    u.tryAcquire();
+    u.tryAcquire();
+    const o = orders.get("api");
+    o.exclude(o.tryAcquire());
+    const text = await registry.metrics();
+    expect(text).toContain('breakerbox_calls_total{box="users",key="api",outcome="success"} 1');
+    expect(text).toContain('breakerbox_calls_total{box="users",key="api",outcome="failure"} 2');
+    expect(text).toContain('breakerbox_rejections_total{box="users",key="api"} 2');
+    expect(text).toContain('breakerbox_calls_total{box="orders",key="api",outcome="excluded"} 1');
+    expect(text).toContain('breakerbox_failures{box="users",key="api"} 0');
+    expect(text).toContain("# TYPE breakerbox_calls_total counter");
+    stopUsers();
+    const after = await registry.metrics();
+    expect(after).not.toContain('box="users"');
+    expect(after).toContain('box="orders"');
+    stopOrders();
+    expect(await registry.metrics()).not.toContain("breakerbox_");
+  });
+
+  it("OpenTelemetry: two boxes on one meter, told apart by breaker.box; lifetime counters", async () => {
+    const { box } = scenario(engine);
+    const other = new BreakerBox({ engine });
+    const one = other.get("upstream");
+    class Reader extends MetricReader {
+      constructor() {
+        super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
+      }
+      protected async onShutdown() {}
+      protected async onForceFlush() {}
+    }
+    const reader = new Reader();
+    const provider = new MeterProvider({ readers: [reader] });
+    const meter = provider.getMeter("test");
+    const stopA = observeBreakerBox(box, meter, { name: "a" });
+    const stopB = observeBreakerBox(other, meter, { name: "b" });
+    one.accept(one.tryAcquire());
+    one.accept(one.tryAcquire());
+    const { resourceMetrics } = await reader.collect();
+    const metrics = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics);
+    const calls = metrics.filter((m) => m.descriptor.name === "breakerbox.calls");
+    type Point = { attributes: Record<string, unknown>; value: unknown };
+    const points = calls.flatMap((m) => m.dataPoints as Point[]);
+    const success = points.find(
+      (p) =>
+        p.attributes["breaker.box"] === "b" &&
+        p.attributes["breaker.key"] === "upstream" &&
+        p.attributes["breaker.outcome"] === "success",
+    );
+    expect(success?.value).toBe(2);
+    const requests = metrics
+      .filter((m) => m.descriptor.name === "breakerbox.requests")
+      .flatMap((m) => m.dataPoints as Point[]);
+    expect(new Set(requests.map((p) => p.attributes["breaker.box"]))).toEqual(new Set(["a", "b"]));
+    stopA();
+    stopB();
     await provider.shutdown();
   });
 

@@ -10,17 +10,17 @@ import { describe, expect, it } from "vitest";
 
 const root = new URL("..", import.meta.url).pathname;
 /**
- * The browser entry's budget, minified and gzipped, wasm included: 20 KiB. It was 15 KiB until
+ * The browser entry's budget, minified and gzipped, wasm included: 21 KiB. It was 15 KiB until
  * the facade was rebuilt over an explicit store (15,358 → 16,662 bytes: the policy-record codec
  * and its identity, the typed views, one Store over pluggable spaces), and breakers kept their JS
  * state by number in the box instead of on an object each (→ 17,089 bytes), the first hardening
  * against lost permits and odd input (→ 17,469 bytes), the snapshot check (→ 18,111 bytes),
  * policy records freed for reuse (→ 18,310 bytes), probe leases (→ 18,457 bytes) and do() with
  * timeouts and signals (→ 19,360 bytes), token leases, success-completed trips and Retry-After
- * as asked (→ 19,931 bytes), and adaptive and box-wide events (→ 20,324 bytes); see the README,
- * "Browsers and bundlers".
+ * as asked (→ 19,931 bytes), adaptive and box-wide events (→ 20,324 bytes), and lifetime totals
+ * (→ 20,597 bytes); see the README, "Browsers and bundlers".
  */
-const BUDGET = 20 * 1024;
+const BUDGET = 21 * 1024;
 
 describe("package", () => {
   it(`the browser entry weighs at most ${BUDGET} bytes, minified and gzipped, wasm included`, async () => {

@@ -1,23 +1,40 @@
-// breakerbox/prometheus: the box's breakers as prom-client gauges, computed at scrape time from one
-// sweep of the core. Nothing runs on the hot path. prom-client is an optional peer dependency.
+// breakerbox/prometheus: the box's breakers as prom-client metrics, computed at scrape time from one
+// sweep of the core per box. Nothing runs on the hot path but the lifetime totals' one increment.
+// prom-client is an optional peer dependency.
+//
+// Several boxes share one registry: the metrics are registered once per registry and prefix, and
+// every registered box is a value of the `box` label.
 
-import { register as defaultRegistry, Gauge, type Registry } from "prom-client";
-import type { BreakerBox } from "../facade/box.js";
+import { Counter, register as defaultRegistry, Gauge, type Registry } from "prom-client";
+import type { BreakerBox, KeyedStats } from "../facade/box.js";
 import { STATES, scrapeCache } from "./metrics.js";
 
 export interface PrometheusOptions {
-  /** Where to register the gauges. Default: prom-client's global registry. */
+  /** Where to register the metrics. Default: prom-client's global registry. */
   registry?: Registry;
   /** Prefix of every metric name. Default 'breakerbox_'. */
   prefix?: string;
+  /** The box's `box` label, unique in the registry and prefix. Default 'default'. */
+  name?: string;
 }
 
+/** The metrics of one registry and prefix, and the boxes they read. */
+interface Exported {
+  boxes: Map<string, () => KeyedStats[]>;
+  metrics: Array<Gauge | Counter>;
+}
+
+const exported = new WeakMap<Registry, Map<string, Exported>>();
+
 /**
- * Registers gauges labelled by breaker key: `requests`, `successes`, `failures`, `drops`,
- * `slow_calls` (the window of an adaptive breaker, the counts since the last state change of a
- * three-state one), `drop_ratio`, and `state` (1 for the breaker's current state, by the `state`
- * label). They are gauges, not counters: lifetime totals would cost work on every call. Label
- * cardinality is the number of breakers in the box. Returns a function that unregisters them.
+ * Registers, labelled by `box` and breaker `key`:
+ * - gauges of the window: `requests`, `successes`, `failures`, `drops`, `slow_calls` (the window of
+ *   an adaptive breaker, the counts since the last state change of a three-state one),
+ *   `drop_ratio`, and `state` (1 for the breaker's current state, by the `state` label);
+ * - counters of the lifetime totals (`box.countTotals()`, called here): `calls_total` by
+ *   `outcome` (`success`, `failure`, `excluded`), `rejections_total`, `timeouts_total`.
+ * Label cardinality is the number of breakers. Returns a function that unregisters the box (and
+ * the metrics with the last box).
  */
 export function registerBreakerBox(box: BreakerBox, options: PrometheusOptions = {}): () => void {
   const registry = options.registry ?? defaultRegistry;
@@ -27,22 +44,60 @@ export function registerBreakerBox(box: BreakerBox, options: PrometheusOptions =
       `prefix must be a valid Prometheus metric name prefix, got ${JSON.stringify(prefix)}`,
     );
   }
-  const stats = scrapeCache(box);
-  const gauges: Gauge[] = [];
-  const gauge = (
-    name: string,
-    help: string,
-    value: (s: ReturnType<typeof stats>[number]) => number,
-  ) => {
-    gauges.push(
+  const name = options.name ?? "default";
+  if (typeof name !== "string" || name === "")
+    throw new TypeError(`name must be a non-empty string, got ${JSON.stringify(name)}`);
+  let byPrefix = exported.get(registry);
+  if (byPrefix === undefined) {
+    byPrefix = new Map();
+    exported.set(registry, byPrefix);
+  }
+  let entry = byPrefix.get(prefix);
+  if (entry?.boxes.has(name)) {
+    throw new Error(
+      `a box named ${JSON.stringify(name)} is already registered with prefix ${JSON.stringify(prefix)} in this registry: give each box its own name`,
+    );
+  }
+  if (entry === undefined) {
+    entry = { boxes: new Map(), metrics: [] };
+    entry.metrics = makeMetrics(registry, prefix, entry.boxes);
+    byPrefix.set(prefix, entry);
+  }
+  box.countTotals();
+  entry.boxes.set(name, scrapeCache(box));
+  const { boxes, metrics } = entry;
+  const registries = byPrefix;
+  let registered = true;
+  return () => {
+    if (!registered) return;
+    registered = false;
+    boxes.delete(name);
+    if (boxes.size > 0) return;
+    for (const metric of metrics)
+      registry.removeSingleMetric((metric as unknown as { name: string }).name);
+    registries.delete(prefix);
+  };
+}
+
+function makeMetrics(
+  registry: Registry,
+  prefix: string,
+  boxes: Map<string, () => KeyedStats[]>,
+): Array<Gauge | Counter> {
+  const metrics: Array<Gauge | Counter> = [];
+  const each = (visit: (box: string, s: KeyedStats) => void) => {
+    for (const [box, stats] of boxes) for (const s of stats()) visit(box, s);
+  };
+  const gauge = (name: string, help: string, value: (s: KeyedStats) => number) => {
+    metrics.push(
       new Gauge({
         name: prefix + name,
         help,
-        labelNames: ["key"],
+        labelNames: ["box", "key"],
         registers: [registry],
         collect() {
           this.reset();
-          for (const s of stats()) this.set({ key: s.key }, value(s));
+          each((box, s) => this.set({ box, key: s.key }, value(s)));
         },
       }),
     );
@@ -69,20 +124,65 @@ export function registerBreakerBox(box: BreakerBox, options: PrometheusOptions =
     "Probability that the next call is rejected (three-state: 1 while rejecting).",
     (s) => s.dropRatio,
   );
-  gauges.push(
+  metrics.push(
     new Gauge({
       name: `${prefix}state`,
       help: "1 for the breaker's current state.",
-      labelNames: ["key", "state"],
+      labelNames: ["box", "key", "state"],
       registers: [registry],
       collect() {
         this.reset();
-        for (const s of stats())
-          for (const state of STATES) this.set({ key: s.key, state }, s.state === state ? 1 : 0);
+        each((box, s) => {
+          for (const state of STATES)
+            this.set({ box, key: s.key, state }, s.state === state ? 1 : 0);
+        });
       },
     }),
   );
-  return () => {
-    for (const g of gauges) registry.removeSingleMetric((g as unknown as { name: string }).name);
+  metrics.push(
+    new Counter({
+      name: `${prefix}calls_total`,
+      help: "Calls settled since the box began counting, by outcome (timeouts are failures).",
+      labelNames: ["box", "key", "outcome"],
+      registers: [registry],
+      collect() {
+        this.reset();
+        each((box, s) => {
+          const totals = s.totals;
+          if (totals === undefined) return;
+          this.inc({ box, key: s.key, outcome: "success" }, totals.successes);
+          this.inc({ box, key: s.key, outcome: "failure" }, totals.failures);
+          this.inc({ box, key: s.key, outcome: "excluded" }, totals.exclusions);
+        });
+      },
+    }),
+  );
+  const counter = (name: string, help: string, value: (s: KeyedStats) => number | undefined) => {
+    metrics.push(
+      new Counter({
+        name: prefix + name,
+        help,
+        labelNames: ["box", "key"],
+        registers: [registry],
+        collect() {
+          this.reset();
+          each((box, s) => {
+            const v = value(s);
+            if (v !== undefined) this.inc({ box, key: s.key }, v);
+          });
+        },
+      }),
+    );
   };
+  counter(
+    "rejections_total",
+    "Calls the breaker refused since the box began counting (open, shedding, forced open, isolated, probes full).",
+    (s) => s.totals?.rejections,
+  );
+  counter(
+    "timeouts_total",
+    "Calls that ran out of their timeoutMs since the box began counting.",
+    (s) => s.totals?.timeouts,
+  );
+  return metrics;
 }

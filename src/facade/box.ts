@@ -13,7 +13,6 @@ import { checkBreakerOptions, checkPolicy } from "./check-options.js";
 import { BoxContext } from "./context.js";
 import type { CallContext, DoOptions } from "./do.js";
 import type { BoxListener } from "./events.js";
-import { type BreakerTotals, totalsAt } from "./totals.js";
 import { type Keys, LocalKeys } from "./keys.js";
 import type { BreakerOptions, PolicyOptions } from "./options.js";
 import {
@@ -22,6 +21,7 @@ import {
   snapshotBytes,
   takeInitialState,
 } from "./snapshot.js";
+import { type BreakerTotals, totalsAt } from "./totals.js";
 
 /** One breaker's line in `box.stats()`. */
 export interface KeyedStats extends SlotStats {

@@ -28,6 +28,9 @@ import {
 } from "./do.js";
 import type { BreakerOpenError } from "./errors.js";
 import { type Extra, type Listener, tellBoxOf, tellListeners } from "./events.js";
+import { type BreakerInternals, type BreakerStats, internals, releasedError } from "./internals.js";
+import type { BreakerOptions } from "./options.js";
+import { type BreakerSnapshot, takeSnapshot } from "./snapshot.js";
 import {
   T_EXCLUSIONS,
   T_FAILURES,
@@ -37,9 +40,6 @@ import {
   T_TIMEOUTS,
   totalsAt,
 } from "./totals.js";
-import { type BreakerInternals, type BreakerStats, internals, releasedError } from "./internals.js";
-import type { BreakerOptions } from "./options.js";
-import { type BreakerSnapshot, takeSnapshot } from "./snapshot.js";
 
 export type { BreakerCounts, BreakerState, BreakerStats, DoOptions, Permit };
 

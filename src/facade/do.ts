@@ -1,6 +1,5 @@
 // do(fn) and the Permit of allow(): the ways to guard a call that settle it for the caller.
 
-import { T_TIMEOUTS } from "./totals.js";
 import {
   DECISION_MASK,
   DECISION_PASS,
@@ -22,6 +21,7 @@ import {
   tooManyError,
 } from "./errors.js";
 import { internals } from "./internals.js";
+import { T_TIMEOUTS } from "./totals.js";
 
 /** Options for `do()`. */
 export interface DoOptions<R> {
