@@ -10,9 +10,9 @@ import {
   CALL_FAILURE, CALL_SLOW, CHANGED, CHANGED_FROM_SHIFT, CHANGED_TO_SHIFT, DECISION_DROP, DECISION_PASS, DECISION_TOO_MANY, FLAG_PASS, FLAG_PASS_ANY_TIME, FLAG_THREE_STATE,
   MODE_DISABLED, MODE_FORCED_OPEN, MODE_METRICS_ONLY, MODE_NORMAL, OUTCOME_EXCLUDED, OUTCOME_FAILURE, OUTCOME_SUCCESS,
   POLICY_BACKOFF, POLICY_HALF_OPEN_MAX_CALLS, POLICY_HALF_OPEN_SUCCESSES, POLICY_MAX_OPEN_MS, POLICY_MIN_REQUESTS,
-  POLICY_OPEN_MS, POLICY_PROBE_TIMEOUT_MS, POLICY_RECORD_SIZE, POLICY_SLOW_CALL_MS, POLICY_TABLE_OFFSET, POLICY_THRESHOLD, POLICY_TRIP, POLICY_WINDOW, POLICY_WINDOW_CALLS,
+  POLICY_OPEN_MS, POLICY_PROBE_TIMEOUT_MS, POLICY_RECORD_SIZE, POLICY_SLOW_THRESHOLD, POLICY_SLOW_CALL_MS, POLICY_TABLE_OFFSET, POLICY_THRESHOLD, POLICY_TRIP, POLICY_WINDOW, POLICY_WINDOW_CALLS,
   SLOT_BUCKET, SLOT_FLAGS, SLOT_GEN, SLOT_PENDING, SLOT_POLICY, STATE_CLOSED, STATE_HALF_OPEN, STATE_OPEN,
-  THREE_STATE_HEADER_SIZE, TRIP_CONSECUTIVE, TRIP_FAILURE_COUNT, TRIP_SLOW_RATIO, TS_BUCKET_FAILURES,
+  THREE_STATE_HEADER_SIZE, TRIP_CONSECUTIVE, TRIP_FAILURE_COUNT, TRIP_RATIOS, TRIP_SLOW_RATIO, TS_BUCKET_FAILURES,
   TS_BUCKET_REQUESTS, TS_BUCKET_SLOW, TS_CHANGED_AT, TS_CONSECUTIVE_FAILURES, TS_CONSECUTIVE_SUCCESSES, TS_EXCLUSIONS,
   TS_FAILURES, TS_IN_FLIGHT, TS_ISOLATIONS, TS_MODE, TS_OPEN_UNTIL, TS_REOPENS, TS_REQUESTS, TS_SLOW_CALLS,
   TS_STATE, TS_SUCCESSES, WINDOW_COUNT,
@@ -66,6 +66,7 @@ export function successMayTrip(slot: u32, policy: u32): bool {
   }
   const threshold = load<f64>(policy + POLICY_THRESHOLD);
   const bad = <f64>tallySum(slot, policy, trip == TRIP_SLOW_RATIO ? TS_BUCKET_SLOW : TS_BUCKET_FAILURES);
+  if (trip == TRIP_RATIOS && <f64>tallySum(slot, policy, TS_BUCKET_SLOW) / requests >= load<f64>(policy + POLICY_SLOW_THRESHOLD)) return true;
   return trip == TRIP_FAILURE_COUNT ? bad >= threshold : bad / requests >= threshold;
 }
 
@@ -155,6 +156,7 @@ export function shouldTrip(slot: u32, policy: u32): bool {
   const requests = tallySum(slot, policy, TS_BUCKET_REQUESTS);
   if (requests == 0 || <f64>requests < load<f64>(policy + POLICY_MIN_REQUESTS)) return false;
   if (trip == TRIP_FAILURE_COUNT) return <f64>tallySum(slot, policy, TS_BUCKET_FAILURES) >= threshold;
+  if (trip == TRIP_RATIOS && <f64>tallySum(slot, policy, TS_BUCKET_SLOW) / <f64>requests >= load<f64>(policy + POLICY_SLOW_THRESHOLD)) return true;
   const bad = tallySum(slot, policy, trip == TRIP_SLOW_RATIO ? TS_BUCKET_SLOW : TS_BUCKET_FAILURES);
   return <f64>bad / <f64>requests >= threshold;
 }
@@ -205,7 +207,7 @@ export function allowThreeState(slot: u32, now: f64): i32 {
 /**
  * Settles one permit of `generation` (others change nothing): a success, failure or exclusion
  * that took `durationMs` (slow when above the policy's slowCallMs). Closed: a failure or slow
- * call may trip it. Half-open: a failure (or, under the slow-call strategy, a slow call) opens it
+ * call may trip it. Half-open: a failure (or, under a slow-call ratio, a slow call) opens it
  * again; `halfOpenSuccesses` consecutive successes close it. Returns CHANGED or 0.
  */
 export function recordThreeState(slot: u32, generation: u32, outcome: u32, durationMs: f64, now: f64): i32 {
@@ -222,7 +224,7 @@ export function recordThreeState(slot: u32, generation: u32, outcome: u32, durat
   } else if (state == STATE_HALF_OPEN) {
     const inFlight = <u32>load<u16>(slot + TS_IN_FLIGHT);
     if (inFlight > 0) store<u16>(slot + TS_IN_FLIGHT, <u16>(inFlight - 1));
-    if (outcome == OUTCOME_FAILURE || (slow && load<u8>(policy + POLICY_TRIP) == TRIP_SLOW_RATIO)) {
+    if (outcome == OUTCOME_FAILURE || (slow && <i32>load<u8>(policy + POLICY_TRIP) >= TRIP_SLOW_RATIO)) {
       return open(slot, policy, now, 0);
     }
     if (outcome == OUTCOME_SUCCESS

@@ -92,6 +92,12 @@ const POLICIES = [
   },
   { trip: { slowCallRatio: 0.5, slowCallMs: 200, minRequests: 3 }, windowCalls: 5, openMs: 300 },
   { recovery: "fast", outageBuckets: 2, windowMs: 2000, buckets: 8, forcePassMs: 300 },
+  {
+    trip: { failureRatio: 0.6, slowCallRatio: 0.4, slowCallMs: 200, minRequests: 3 },
+    windowMs: 1500,
+    buckets: 3,
+    openMs: 400,
+  },
 ].map((options) => checkPolicy("options", options));
 const COUNT_WINDOW_FAILURES = { trip: { failureCount: 3 }, windowCalls: 6, openMs: 400 };
 
@@ -103,6 +109,7 @@ const POLICY_NAMES = [
   "failure ratio",
   "slow calls",
   "fast recovery",
+  "both ratios",
   "failure count",
 ];
 

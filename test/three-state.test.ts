@@ -504,3 +504,57 @@ describe.each(engines)("probe leases on the %s engine", (engine) => {
     );
   });
 });
+
+describe.each(engines)("failure ratio and slow-call ratio together on the %s engine", (engine) => {
+  const make = () => {
+    let now = 0;
+    const breaker = new Breaker({
+      engine,
+      now: () => now,
+      trip: { failureRatio: 0.5, slowCallRatio: 0.6, slowCallMs: 100, minRequests: 5 },
+      openMs: 1000,
+    });
+    return { breaker, advance: (ms: number) => (now += ms) };
+  };
+
+  it("trips on failures alone", () => {
+    const { breaker } = make();
+    for (let i = 0; i < 3; i++) breaker.accept(breaker.tryAcquire());
+    breaker.reject(breaker.tryAcquire());
+    expect(breaker.state).toBe("closed");
+    breaker.reject(breaker.tryAcquire()); // 2/5 failures, 0/5 slow
+    expect(breaker.state).toBe("closed");
+    breaker.reject(breaker.tryAcquire()); // 3/6
+    expect(breaker.state).toBe("open");
+  });
+
+  it("trips on slow calls alone, successes every one", () => {
+    const { breaker } = make();
+    breaker.accept(breaker.tryAcquire());
+    breaker.accept(breaker.tryAcquire());
+    for (let i = 0; i < 2; i++) breaker.accept(breaker.tryAcquire(), 150);
+    expect(breaker.state).toBe("closed");
+    breaker.accept(breaker.tryAcquire(), 150); // 3/5 slow, no failure
+    expect(breaker.state).toBe("open");
+    expect(breaker.toJSON().policy).toMatchObject({
+      trip: { failureRatio: 0.5, slowCallRatio: 0.6, slowCallMs: 100, minRequests: 5 },
+    });
+  });
+
+  it("half-open: a slow probe opens it again; options are checked", () => {
+    const { breaker, advance } = make();
+    for (let i = 0; i < 5; i++) breaker.reject(breaker.tryAcquire());
+    advance(1000);
+    breaker.accept(breaker.tryAcquire(), 150);
+    expect(breaker.state).toBe("open");
+    expect(
+      () => new Breaker({ engine, trip: { failureRatio: 0.5, slowCallRatio: 2, slowCallMs: 1 } }),
+    ).toThrow(/trip.slowCallRatio must be/);
+    expect(
+      () => new Breaker({ engine, trip: { failureRatio: 0.5, slowCallRatio: 0.5 } as never }),
+    ).toThrow(/trip.slowCallMs/);
+    expect(
+      () => new Breaker({ engine, trip: { failureRatio: 0.5, failureCount: 3 } as never }),
+    ).toThrow(/trip must name exactly one of/);
+  });
+});

@@ -118,6 +118,7 @@ export const SHARED_SUCCESS_LIMIT = 65535;
 //   4 trip u8 · 5 window u8 (WINDOW_TIME | WINDOW_COUNT) · 6 halfOpenMaxCalls u16
 //   24 threshold f64 · 32 minRequests f64 · 40 slowCallMs f64 · 48 openMs f64 · 56 maxOpenMs f64
 //   64 backoff f64 · 72 halfOpenSuccesses u16 · 74 windowCalls u16 · 80 probeTimeoutMs f64
+//   88 slowThreshold f64 (TRIP_RATIOS: the slow-call ratio; `threshold` is the failure ratio)
 //
 // `epoch` is the time bucket 0 starts: buckets of every slot under this policy are aligned to it
 // (go-zero aligns them to the breaker's creation; a box aligns them to the policy's creation).
@@ -148,6 +149,8 @@ export const POLICY_HALF_OPEN_SUCCESSES = 72;
 export const POLICY_WINDOW_CALLS = 74;
 /** Half-open, each probe sets `openUntil` to now + this; probes out past it count as failed. */
 export const POLICY_PROBE_TIMEOUT_MS = 80;
+/** TRIP_RATIOS: the slow-call ratio that trips it, beside the failure ratio in POLICY_THRESHOLD. */
+export const POLICY_SLOW_THRESHOLD = 88;
 
 /**
  * Adaptive recovery modes. RECOVERY_GO_ZERO is go-zero's algorithm exactly. RECOVERY_FAST adds an
@@ -170,6 +173,8 @@ export const TRIP_CONSECUTIVE = 1;
 export const TRIP_FAILURE_RATIO = 2;
 export const TRIP_FAILURE_COUNT = 3;
 export const TRIP_SLOW_RATIO = 4;
+/** The failure ratio or the slow-call ratio, whichever the window meets first (resilience4j). */
+export const TRIP_RATIOS = 5;
 
 /** Windows of a three-state policy: none (consecutive failures only), time buckets, last N calls. */
 export const WINDOW_NONE = 0;

@@ -28,6 +28,7 @@ import {
   POLICY_RECOVERY,
   POLICY_SLOT_SIZE,
   POLICY_SLOW_CALL_MS,
+  POLICY_SLOW_THRESHOLD,
   POLICY_TABLE_OFFSET,
   POLICY_THRESHOLD,
   POLICY_TRIP,
@@ -95,6 +96,7 @@ export function writePolicy(
     u16(POLICY_HALF_OPEN_SUCCESSES, policy.halfOpenSuccesses);
     u16(POLICY_WINDOW_CALLS, policy.windowCalls);
     f64(POLICY_PROBE_TIMEOUT_MS, policy.probeTimeoutMs);
+    f64(POLICY_SLOW_THRESHOLD, policy.slowThreshold);
   }
   m.u8[record + POLICY_BUCKETS] = policy.buckets;
   u16(POLICY_SLOT_SIZE, slotBytes(policy, lockBytes));
@@ -127,6 +129,7 @@ export function readPolicy(m: Views, index: number): Policy | undefined {
       kind: "three-state",
       trip: u8(POLICY_TRIP),
       threshold: f64(POLICY_THRESHOLD),
+      slowThreshold: f64(POLICY_SLOW_THRESHOLD),
       minRequests: f64(POLICY_MIN_REQUESTS),
       slowCallMs: f64(POLICY_SLOW_CALL_MS),
       window: u8(POLICY_WINDOW),

@@ -73,7 +73,10 @@ export interface AdaptivePolicy {
 export interface ThreeStatePolicy {
   readonly kind: "three-state";
   readonly trip: number;
+  /** The trip's threshold; TRIP_RATIOS: the failure ratio. */
   readonly threshold: number;
+  /** TRIP_RATIOS: the slow-call ratio (else 0). */
+  readonly slowThreshold: number;
   readonly minRequests: number;
   readonly slowCallMs: number;
   readonly window: number;

@@ -10,9 +10,9 @@ import {
   CALL_FAILURE, CALL_SLOW, CHANGED, CHANGED_FROM_SHIFT, CHANGED_TO_SHIFT, DECISION_DROP, DECISION_PASS, DECISION_TOO_MANY, FLAG_PASS, FLAG_PASS_ANY_TIME, FLAG_THREE_STATE,
   MODE_DISABLED, MODE_FORCED_OPEN, MODE_METRICS_ONLY, MODE_NORMAL, OUTCOME_EXCLUDED, OUTCOME_FAILURE, OUTCOME_SUCCESS,
   POLICY_BACKOFF, POLICY_HALF_OPEN_MAX_CALLS, POLICY_HALF_OPEN_SUCCESSES, POLICY_MAX_OPEN_MS, POLICY_MIN_REQUESTS,
-  POLICY_OPEN_MS, POLICY_PROBE_TIMEOUT_MS, POLICY_RECORD_SIZE, POLICY_SLOW_CALL_MS, POLICY_TABLE_OFFSET, POLICY_THRESHOLD, POLICY_TRIP, POLICY_WINDOW, POLICY_WINDOW_CALLS,
+  POLICY_OPEN_MS, POLICY_PROBE_TIMEOUT_MS, POLICY_RECORD_SIZE, POLICY_SLOW_THRESHOLD, POLICY_SLOW_CALL_MS, POLICY_TABLE_OFFSET, POLICY_THRESHOLD, POLICY_TRIP, POLICY_WINDOW, POLICY_WINDOW_CALLS,
   SLOT_BUCKET, SLOT_FLAGS, SLOT_GEN, SLOT_PENDING, SLOT_POLICY, STATE_CLOSED, STATE_HALF_OPEN, STATE_OPEN,
-  THREE_STATE_HEADER_SIZE, TRIP_CONSECUTIVE, TRIP_FAILURE_COUNT, TRIP_SLOW_RATIO, TS_BUCKET_FAILURES,
+  THREE_STATE_HEADER_SIZE, TRIP_CONSECUTIVE, TRIP_FAILURE_COUNT, TRIP_RATIOS, TRIP_SLOW_RATIO, TS_BUCKET_FAILURES,
   TS_BUCKET_REQUESTS, TS_BUCKET_SLOW, TS_CHANGED_AT, TS_CONSECUTIVE_FAILURES, TS_CONSECUTIVE_SUCCESSES, TS_EXCLUSIONS,
   TS_FAILURES, TS_IN_FLIGHT, TS_ISOLATIONS, TS_MODE, TS_OPEN_UNTIL, TS_REOPENS, TS_REQUESTS, TS_SLOW_CALLS,
   TS_STATE, TS_SUCCESSES, WINDOW_COUNT,
@@ -67,6 +67,7 @@ export function successMayTrip(m: Views, slot: number, policy: number): boolean 
   }
   const threshold = m.f64[(policy + POLICY_THRESHOLD) >>> 3];
   const bad = tallySum(m, slot, policy, trip === TRIP_SLOW_RATIO ? TS_BUCKET_SLOW : TS_BUCKET_FAILURES);
+  if (trip === TRIP_RATIOS && tallySum(m, slot, policy, TS_BUCKET_SLOW) / requests >= m.f64[(policy + POLICY_SLOW_THRESHOLD) >>> 3]) return true;
   return trip === TRIP_FAILURE_COUNT ? bad >= threshold : bad / requests >= threshold;
 }
 
@@ -156,6 +157,7 @@ export function shouldTrip(m: Views, slot: number, policy: number): boolean {
   const requests = tallySum(m, slot, policy, TS_BUCKET_REQUESTS);
   if (requests === 0 || requests < m.f64[(policy + POLICY_MIN_REQUESTS) >>> 3]) return false;
   if (trip === TRIP_FAILURE_COUNT) return tallySum(m, slot, policy, TS_BUCKET_FAILURES) >= threshold;
+  if (trip === TRIP_RATIOS && tallySum(m, slot, policy, TS_BUCKET_SLOW) / requests >= m.f64[(policy + POLICY_SLOW_THRESHOLD) >>> 3]) return true;
   const bad = tallySum(m, slot, policy, trip === TRIP_SLOW_RATIO ? TS_BUCKET_SLOW : TS_BUCKET_FAILURES);
   return bad / requests >= threshold;
 }
@@ -206,7 +208,7 @@ export function allowThreeState(m: Views, slot: number, now: number): number {
 /**
  * Settles one permit of `generation` (others change nothing): a success, failure or exclusion
  * that took `durationMs` (slow when above the policy's slowCallMs). Closed: a failure or slow
- * call may trip it. Half-open: a failure (or, under the slow-call strategy, a slow call) opens it
+ * call may trip it. Half-open: a failure (or, under a slow-call ratio, a slow call) opens it
  * again; `halfOpenSuccesses` consecutive successes close it. Returns CHANGED or 0.
  */
 export function recordThreeState(m: Views, slot: number, generation: number, outcome: number, durationMs: number, now: number): number {
@@ -223,7 +225,7 @@ export function recordThreeState(m: Views, slot: number, generation: number, out
   } else if (state === STATE_HALF_OPEN) {
     const inFlight = m.u16[(slot + TS_IN_FLIGHT) >>> 1];
     if (inFlight > 0) m.u16[(slot + TS_IN_FLIGHT) >>> 1] = inFlight - 1;
-    if (outcome === OUTCOME_FAILURE || (slow && m.u8[policy + POLICY_TRIP] === TRIP_SLOW_RATIO)) {
+    if (outcome === OUTCOME_FAILURE || (slow && m.u8[policy + POLICY_TRIP] >= TRIP_SLOW_RATIO)) {
       return open(m, slot, policy, now, 0);
     }
     if (outcome === OUTCOME_SUCCESS

@@ -8,6 +8,7 @@ import {
   TRIP_CONSECUTIVE,
   TRIP_FAILURE_COUNT,
   TRIP_FAILURE_RATIO,
+  TRIP_RATIOS,
   TRIP_SLOW_RATIO,
   WINDOW_COUNT,
   WINDOW_NONE,
@@ -127,15 +128,20 @@ function threeStatePolicy(options: Record<string, unknown>): ThreeStatePolicy {
     throw new TypeError(`trip must be an object, got ${describe(tripValue)}`);
   }
   const strategies = Object.keys(TRIP_KEYS).filter((key) => key in tripValue);
-  if (strategies.length !== 1) {
+  const both = strategies.length === 2 && "failureRatio" in tripValue && "slowCallRatio" in tripValue;
+  if (strategies.length !== 1 && !both) {
     throw new TypeError(
-      `trip must name exactly one of ${Object.keys(TRIP_KEYS).join(", ")}, got ${JSON.stringify(Object.keys(tripValue))}`,
+      `trip must name exactly one of ${Object.keys(TRIP_KEYS).join(", ")} (or both failureRatio and slowCallRatio), got ${JSON.stringify(Object.keys(tripValue))}`,
     );
   }
-  const strategy = strategies[0];
-  const trip = checkObject("trip", tripValue, new Set(TRIP_KEYS[strategy]));
+  const strategy = both ? "ratios" : strategies[0];
+  const keys = both
+    ? ["failureRatio", "slowCallRatio", "slowCallMs", "minRequests"]
+    : TRIP_KEYS[strategy];
+  const trip = checkObject("trip", tripValue, new Set(keys));
   let code: number;
   let threshold: number;
+  let slowThreshold = 0;
   let minRequests = 0;
   let slowCallMs = Infinity;
   const ratio = (name: string) =>
@@ -163,8 +169,12 @@ function threeStatePolicy(options: Record<string, unknown>): ThreeStatePolicy {
     );
     minRequests = minimum(d.countMinRequests);
   } else {
-    code = TRIP_SLOW_RATIO;
+    code = both ? TRIP_RATIOS : TRIP_SLOW_RATIO;
     threshold = ratio("slowCallRatio");
+    if (both) {
+      slowThreshold = threshold;
+      threshold = ratio("failureRatio");
+    }
     slowCallMs = inRange(
       "trip.slowCallMs",
       required("trip.slowCallMs", trip.slowCallMs),
@@ -222,6 +232,7 @@ function threeStatePolicy(options: Record<string, unknown>): ThreeStatePolicy {
     kind: "three-state",
     trip: code,
     threshold,
+    slowThreshold,
     minRequests,
     slowCallMs,
     window,

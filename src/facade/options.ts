@@ -39,7 +39,9 @@ export type TripOptions =
   /** When the window holds this many failures, once it holds minRequests (default 1). */
   | { failureCount: number; minRequests?: number }
   /** When calls slower than slowCallMs / requests reach the ratio, once the window holds minRequests (default 10). */
-  | { slowCallRatio: number; slowCallMs: number; minRequests?: number };
+  | { slowCallRatio: number; slowCallMs: number; minRequests?: number }
+  /** Either ratio, whichever the window meets first (resilience4j's two thresholds). */
+  | { failureRatio: number; slowCallRatio: number; slowCallMs: number; minRequests?: number };
 
 /** The three-state policy: closed → open → half-open (gobreaker, Sentinel, resilience4j). */
 export interface ThreeStateOptions {

@@ -7,6 +7,7 @@ import {
   TRIP_CONSECUTIVE,
   TRIP_FAILURE_COUNT,
   TRIP_FAILURE_RATIO,
+  TRIP_RATIOS,
   WINDOW_COUNT,
   WINDOW_TIME,
 } from "../core/layout.js";
@@ -59,7 +60,9 @@ export function policyOptions(policy: Policy): PolicyOptions {
         ? { failureRatio: threshold, minRequests }
         : trip === TRIP_FAILURE_COUNT
           ? { failureCount: threshold, minRequests }
-          : { slowCallRatio: threshold, slowCallMs, minRequests };
+          : trip === TRIP_RATIOS
+            ? { failureRatio: threshold, slowCallRatio: policy.slowThreshold, slowCallMs, minRequests }
+            : { slowCallRatio: threshold, slowCallMs, minRequests };
   const window =
     policy.window === WINDOW_TIME
       ? { windowMs: policy.buckets * policy.bucketMs, buckets: policy.buckets }
