@@ -128,7 +128,8 @@ function threeStatePolicy(options: Record<string, unknown>): ThreeStatePolicy {
     throw new TypeError(`trip must be an object, got ${describe(tripValue)}`);
   }
   const strategies = Object.keys(TRIP_KEYS).filter((key) => key in tripValue);
-  const both = strategies.length === 2 && "failureRatio" in tripValue && "slowCallRatio" in tripValue;
+  const both =
+    strategies.length === 2 && "failureRatio" in tripValue && "slowCallRatio" in tripValue;
   if (strategies.length !== 1 && !both) {
     throw new TypeError(
       `trip must name exactly one of ${Object.keys(TRIP_KEYS).join(", ")} (or both failureRatio and slowCallRatio), got ${JSON.stringify(Object.keys(tripValue))}`,

@@ -61,7 +61,12 @@ export function policyOptions(policy: Policy): PolicyOptions {
         : trip === TRIP_FAILURE_COUNT
           ? { failureCount: threshold, minRequests }
           : trip === TRIP_RATIOS
-            ? { failureRatio: threshold, slowCallRatio: policy.slowThreshold, slowCallMs, minRequests }
+            ? {
+                failureRatio: threshold,
+                slowCallRatio: policy.slowThreshold,
+                slowCallMs,
+                minRequests,
+              }
             : { slowCallRatio: threshold, slowCallMs, minRequests };
   const window =
     policy.window === WINDOW_TIME
