@@ -7,7 +7,7 @@ export type {
   EngineName,
   SlotStats,
 } from "./core/types.js";
-export type { BreakerBoxOptions, KeyedStats } from "./facade/box.js";
+export type { BreakerBoxOptions, KeyedStats, KeyOptions } from "./facade/box.js";
 export { BreakerBox } from "./facade/box.js";
 export { Breaker } from "./facade/breaker.js";
 export type { CallContext, DoOptions, Permit } from "./facade/do.js";

@@ -70,8 +70,25 @@ describe.each(engines)("snapshots on the %s engine", (engine) => {
       /must be a snapshot/,
     );
     expect(() => new Breaker({ engine, openMs: 5, initialState: snapshot } as never)).toThrow(
-      /initialState carries its own policy; remove openMs/,
+      "Breaker options: openMs 5 disagrees with initialState's policy (openMs: 60000); leave it out or make it agree",
     );
+    // Options that agree with the snapshot's policy are accepted beside it, defaults included.
+    const agreeing = new Breaker({
+      engine,
+      initialState: snapshot,
+      policy: "three-state",
+      trip: { consecutiveFailures: 6 },
+      openMs: 60_000,
+      timeoutMs: 500,
+    } as never);
+    expect(agreeing.toJSON().policy).toEqual(snapshot.policy);
+    expect(() => box.get("other", { initialState: snapshot, policy: "adaptive" } as never)).toThrow(
+      /policy "adaptive" disagrees with initialState's policy \(policy: "three-state"\)/,
+    );
+    expect(() =>
+      box.get("other", { initialState: snapshot, trip: { failureRatio: 0.5 } } as never),
+    ).toThrow(/trip \{"failureRatio":0.5\} disagrees/);
+    expect(box.has("other")).toBe(false);
     expect(() => new Breaker({ engine, initialState: { ...snapshot, slot: "AAAA" } })).toThrow(
       /initialState.slot has 3 bytes/,
     );

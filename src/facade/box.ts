@@ -23,6 +23,12 @@ import {
 } from "./snapshot.js";
 import { type BreakerTotals, totalsAt } from "./totals.js";
 
+/**
+ * Options of one key's breaker (`box.get(key, options)`): a policy, or `initialState` (a snapshot
+ * from `breaker.toJSON()`) with, if you like, policy options that agree with its policy.
+ */
+export type KeyOptions = PolicyOptions & { initialState?: BreakerSnapshot };
+
 /** One breaker's line in `box.stats()`. */
 export interface KeyedStats extends SlotStats {
   key: string;
@@ -142,7 +148,7 @@ export class BreakerBox {
    * `options` (either policy, or `{ initialState }` from `breaker.toJSON()`) apply to a new
    * breaker and are ignored for an existing one. Any string is an ordinary key.
    */
-  get(key: string, options?: PolicyOptions | { initialState: BreakerSnapshot }): Breaker {
+  get(key: string, options?: KeyOptions): Breaker {
     const ordinal = this.#ordinals.get(key);
     if (ordinal !== undefined) {
       this.#context.marks[ordinal] = 1; // used: a second chance from eviction
@@ -172,10 +178,7 @@ export class BreakerBox {
   }
 
   /** The ordinal of a breaker for `key`, made now (a shared box: or found, made by another thread). */
-  #make(
-    key: string,
-    options: PolicyOptions | { initialState: BreakerSnapshot } | undefined,
-  ): number {
+  #make(key: string, options: KeyOptions | undefined): number {
     const store = this.#context.store;
     let ordinal = this.#keys.find(key);
     if (ordinal < 0) {

@@ -54,6 +54,11 @@ const THREE_STATE_KEYS = [
   "halfOpenSuccesses",
   "probeTimeoutMs",
 ];
+/** Every policy option's name, either policy's. */
+export const POLICY_OPTION_KEYS: ReadonlySet<string> = new Set([
+  ...ADAPTIVE_KEYS,
+  ...THREE_STATE_KEYS,
+]);
 const BOX_KEYS = ["now", "seed", "engine", "onDrop", "dropReportMs", "timeoutMs"];
 
 /** windowMs and buckets, checked together: buckets of at least 1 ms. */

@@ -11,11 +11,12 @@ import {
   WINDOW_COUNT,
   WINDOW_TIME,
 } from "../core/layout.js";
+import { policyKey } from "../core/policy-record.js";
 import type { Policy } from "../core/types.js";
 import { slotProblem } from "../store/slot-check.js";
 import { fitsSlot, readSlot, writeSlot } from "../store/slot-io.js";
 import type { Store } from "../store/store.js";
-import { checkPolicy } from "./check-options.js";
+import { checkPolicy, POLICY_OPTION_KEYS } from "./check-options.js";
 import type { PolicyOptions } from "./options.js";
 
 /** What `breaker.toJSON()` returns and `initialState` takes. */
@@ -189,14 +190,33 @@ export function takeInitialState(
     return { rest: options };
   const { initialState, ...rest } = options as Record<string, unknown>;
   if (initialState === undefined) return { rest };
-  const policyKeys = Object.keys(rest).filter(
-    (key) => key !== "now" && key !== "seed" && key !== "engine",
-  );
-  if (policyKeys.length > 0) {
-    throw new TypeError(
-      `${name}: initialState carries its own policy; remove ${policyKeys.join(", ")}`,
-    );
-  }
   const { snapshot, policy } = checkSnapshot(initialState);
-  return { snapshot, policy, rest };
+  // Policy options beside initialState are welcome when they agree with its policy: each is tried
+  // alone on the snapshot's options, and the first that would change the policy is named.
+  const own = policyOptions(policy) as Record<string, unknown>;
+  const others: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(rest)) {
+    if (!POLICY_OPTION_KEYS.has(key)) {
+      others[key] = value;
+      continue;
+    }
+    const agrees =
+      key === "policy"
+        ? value === own.policy
+        : samePolicy(checkPolicy(name, { ...own, [key]: value }), policy);
+    if (!agrees) {
+      throw new TypeError(
+        `${name}: ${key} ${describeValue(value)} disagrees with initialState's policy (${key}: ${describeValue(own[key])}); leave it out or make it agree`,
+      );
+    }
+  }
+  return { snapshot, policy, rest: others };
+}
+
+function samePolicy(a: Policy, b: Policy): boolean {
+  return policyKey(a, 0) === policyKey(b, 0);
+}
+
+function describeValue(value: unknown): string {
+  return value === undefined ? "(unset)" : (JSON.stringify(value) ?? String(value));
 }
