@@ -10,6 +10,7 @@ export type {
 export type { BreakerBoxOptions, KeyedStats, KeyOptions } from "./facade/box.js";
 export { BreakerBox } from "./facade/box.js";
 export { Breaker } from "./facade/breaker.js";
+export type { Classify } from "./facade/classify.js";
 export type { CallContext, DoOptions, Permit } from "./facade/do.js";
 export {
   BreakerOpenError,

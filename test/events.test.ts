@@ -145,3 +145,75 @@ describe.each(engines)("lifetime totals on the %s engine", (engine) => {
     });
   });
 });
+
+describe.each(engines)("classifiers given at creation on the %s engine", (engine) => {
+  class NotFound extends Error {}
+  class Cancelled extends Error {}
+  const options = {
+    engine,
+    policy: "three-state" as const,
+    trip: { consecutiveFailures: 100 },
+    isFailure: (error: unknown) => !(error instanceof NotFound),
+    isExcluded: (error: unknown) => error instanceof Cancelled,
+    isFailureResult: (value: unknown) => (value as { status?: number } | null)?.status === 503,
+  };
+  const run = async (breaker: Breaker) => {
+    await breaker.do(async () => ({ status: 200 }));
+    await expect(breaker.do(async () => ({ status: 503 }))).resolves.toEqual({ status: 503 });
+    await expect(breaker.do(async () => Promise.reject(new NotFound("404")))).rejects.toThrow();
+    expect(() =>
+      breaker.do(() => {
+        throw new Cancelled("bye");
+      }),
+    ).toThrow("bye");
+    await expect(breaker.do(async () => Promise.reject(new Error("boom")))).rejects.toThrow();
+    breaker.do(() => ({ status: 503 })); // a synchronous result too
+    return breaker.counts;
+  };
+
+  it("a breaker's own: errors, exclusions and failing results, sync and async", async () => {
+    const counts = await run(new Breaker(options));
+    expect(counts).toMatchObject({ successes: 2, failures: 3, exclusions: 1 });
+  });
+
+  it("a box's default, a key's own in its place, and per-call options over both", async () => {
+    const { engine: _, ...classifiers } = options;
+    const box = new BreakerBox({ engine, ...classifiers });
+    expect(await run(box.get("a"))).toMatchObject({ successes: 2, failures: 3, exclusions: 1 });
+    const own = box.get("b", {
+      policy: "three-state",
+      trip: { consecutiveFailures: 100 },
+      isFailureResult: () => false,
+    });
+    await own.do(async () => ({ status: 503 }));
+    expect(own.counts).toMatchObject({ successes: 1, failures: 0 });
+    const c = box.get("c");
+    await c.do(async () => ({ status: 503 }), { isFailureResult: () => false });
+    await expect(
+      c.do(async () => Promise.reject(new NotFound("x")), { acceptable: () => false }),
+    ).rejects.toThrow();
+    expect(c.counts).toMatchObject({ successes: 1, failures: 1 });
+    expect(c.stats().reasons).toEqual(["x"]);
+    expect(() => new BreakerBox({ engine, isFailure: 5 as never })).toThrow(
+      "isFailure must be a function, got 5",
+    );
+    expect(() => box.get("d", { isExcluded: "no" as never })).toThrow(
+      /isExcluded must be a function/,
+    );
+    expect(box.has("d")).toBe(false);
+  });
+
+  it("a throwing isFailureResult settles the call as a failure and surfaces its error", async () => {
+    const breaker = new Breaker({
+      engine,
+      policy: "three-state",
+      trip: { consecutiveFailures: 100 },
+      isFailureResult: () => {
+        throw new Error("predicate broke");
+      },
+    });
+    await expect(breaker.do(async () => 1)).rejects.toThrow("predicate broke");
+    expect(() => breaker.do(() => 1)).toThrow("predicate broke");
+    expect(breaker.counts).toMatchObject({ successes: 0, failures: 2 });
+  });
+});

@@ -10,6 +10,7 @@ import { MAX_BYTES } from "../store/store.js";
 import { Breaker } from "./breaker.js";
 import { checkInteger } from "./check.js";
 import { checkBreakerOptions, checkPolicy } from "./check-options.js";
+import { type Classify, checkClassify, withoutClassify } from "./classify.js";
 import { BoxContext } from "./context.js";
 import type { CallContext, DoOptions } from "./do.js";
 import type { BoxListener } from "./events.js";
@@ -25,9 +26,10 @@ import { type BreakerTotals, totalsAt } from "./totals.js";
 
 /**
  * Options of one key's breaker (`box.get(key, options)`): a policy, or `initialState` (a snapshot
- * from `breaker.toJSON()`) with, if you like, policy options that agree with its policy.
+ * from `breaker.toJSON()`) with, if you like, policy options that agree with its policy; and its
+ * own classifiers (`isFailure`, `isExcluded`, `isFailureResult`) in place of the box's.
  */
-export type KeyOptions = PolicyOptions & { initialState?: BreakerSnapshot };
+export type KeyOptions = PolicyOptions & Classify & { initialState?: BreakerSnapshot };
 
 /** One breaker's line in `box.stats()`. */
 export interface KeyedStats extends SlotStats {
@@ -83,6 +85,7 @@ function localParts(options: BreakerBoxOptions | undefined): BoxParts {
   const store = createLocalStore(checked.engine, checked.now, checked.seed, 64 * 1024, bytes);
   const ordinals = new Map<string, number>();
   const context = new BoxContext(store, checked.onDrop, checked.dropReportMs, checked.timeoutMs);
+  context.classifyAll(checked.classify);
   const keys = new LocalKeys(store, context, ordinals, limit);
   const defaultPolicy = store.policy(checked.policy);
   store.policies.pin(defaultPolicy);
@@ -184,18 +187,21 @@ export class BreakerBox {
     if (ordinal < 0) {
       // Everything that can throw on bad options does so before the key map changes.
       const initial = takeInitialState("breaker options", options);
+      const classify = checkClassify(initial.rest);
+      const policyOptions = classify === undefined ? initial.rest : withoutClassify(initial.rest);
       const policy =
         initial.policy !== undefined
           ? store.policy(initial.policy)
-          : options === undefined
+          : policyOptions === undefined
             ? this.#defaultPolicy
-            : store.policy(checkPolicy("breaker options", options));
+            : store.policy(checkPolicy("breaker options", policyOptions));
       const snapshot = initial.snapshot;
       const bytes = snapshot && snapshotBytes(store, policy, snapshot); // checked before any slot is made
       const prepare = (fresh: number) => {
         if (snapshot !== undefined && bytes) restoreSnapshot(store, fresh, bytes, snapshot.savedAt);
       };
       ordinal = this.#keys.make(key, policy, prepare, snapshot?.reasons);
+      this.#context.classifyOne(ordinal, classify);
     }
     const size = this.#handleOrdinals.length;
     if (this.#context.count > size && size < HANDLE_CACHE) {

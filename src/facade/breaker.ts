@@ -298,6 +298,10 @@ export class Breaker {
       settle: (b, generation, outcome, issuedAt, durationMs, openForMs) =>
         b.#settle(generation, outcome, issuedAt, durationMs, openForMs),
       changed: (b, code) => b.#changed(code),
+      classify: (b) => {
+        const context = b.#context;
+        return context.classifying && !b.#released() ? context.classifyOf(b.#ordinal) : undefined;
+      },
       tally: (b, which) => {
         if (!b.#released()) b.#context.tally(b.#ordinal, which);
       },

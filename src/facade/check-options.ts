@@ -28,6 +28,7 @@ import {
   real,
   required,
 } from "./check.js";
+import { CLASSIFY_KEYS, type Classify, checkClassify } from "./classify.js";
 import { ADAPTIVE_DEFAULTS, type DropReport, THREE_STATE_DEFAULTS } from "./options.js";
 
 const ADAPTIVE_KEYS = [
@@ -59,7 +60,7 @@ export const POLICY_OPTION_KEYS: ReadonlySet<string> = new Set([
   ...ADAPTIVE_KEYS,
   ...THREE_STATE_KEYS,
 ]);
-const BOX_KEYS = ["now", "seed", "engine", "onDrop", "dropReportMs", "timeoutMs"];
+const BOX_KEYS = ["now", "seed", "engine", "onDrop", "dropReportMs", "timeoutMs", ...CLASSIFY_KEYS];
 
 /** windowMs and buckets, checked together: buckets of at least 1 ms. */
 function timeWindow(
@@ -280,6 +281,7 @@ export interface CheckedBreakerOptions {
   readonly onDrop: ((report: DropReport) => void) | undefined;
   readonly dropReportMs: number;
   readonly timeoutMs: number | undefined;
+  readonly classify: Classify | undefined;
 }
 
 export function checkBreakerOptions(name: string, value: unknown): CheckedBreakerOptions {
@@ -310,6 +312,7 @@ export function checkBreakerOptions(name: string, value: unknown): CheckedBreake
     onDrop: onDrop as CheckedBreakerOptions["onDrop"],
     dropReportMs,
     timeoutMs,
+    classify: checkClassify(options),
   };
 }
 

@@ -8,6 +8,7 @@
 import { createLocalStore } from "../store/local-space.js";
 import { MAX_BYTES, type Store } from "../store/store.js";
 import { checkBreakerOptions } from "./check-options.js";
+import type { Classify } from "./classify.js";
 import { Deadlines } from "./deadlines.js";
 import type { BoxListener } from "./events.js";
 import { Extra } from "./events.js";
@@ -22,6 +23,10 @@ export class BoxContext {
   /** Drop reports (BreakerOptions.onDrop), or undefined for silence. */
   readonly onDrop: ((report: DropReport) => void) | undefined;
   readonly dropReportMs: number;
+  /** The box's classifiers (BreakerOptions.isFailure …), every breaker's default. */
+  classify: Classify | undefined = undefined;
+  /** Whether the box or any of its breakers has classifiers (else do() looks for none). */
+  classifying = false;
   /** Lifetime totals by ordinal (./totals.ts), once the box counts them. */
   totals: Float64Array | undefined = undefined;
   /** The box's state-change listeners (undefined while there are none: no cost). */
@@ -61,6 +66,24 @@ export class BoxContext {
   deadlines(): Deadlines {
     this.#deadlines ??= new Deadlines();
     return this.#deadlines;
+  }
+
+  /** Sets the box's classifiers (from its options). */
+  classifyAll(classify: Classify | undefined): void {
+    this.classify = classify;
+    if (classify !== undefined) this.classifying = true;
+  }
+
+  /** Sets one breaker's own classifiers (from its key's options). */
+  classifyOne(ordinal: number, classify: Classify | undefined): void {
+    if (classify === undefined) return;
+    this.more(ordinal).classify = classify;
+    this.classifying = true;
+  }
+
+  /** The classifiers of `ordinal`'s breaker: its own, else the box's. */
+  classifyOf(ordinal: number): Classify | undefined {
+    return this.extras.get(ordinal)?.classify ?? this.classify;
   }
 
   /** An ordinal for a new breaker on `slot` under `key`. */
@@ -138,6 +161,7 @@ export function standalone(options: unknown): { context: BoxContext; ordinal: nu
   if (initial.snapshot !== undefined && bytes)
     restoreSnapshot(store, slot, bytes, initial.snapshot.savedAt);
   const context = new BoxContext(store, checked.onDrop, checked.dropReportMs, checked.timeoutMs);
+  context.classifyAll(checked.classify);
   const ordinal = context.enter(slot, undefined);
   for (const reason of initial.snapshot?.reasons ?? [])
     context.more(ordinal).remember(String(reason));

@@ -29,6 +29,8 @@ export interface DoOptions<R> {
   acceptable?: (error: unknown) => boolean;
   /** Whether an error thrown by `fn` counts as neither success nor failure (gobreaker's IsExcluded). Default: none. */
   excluded?: (error: unknown) => boolean;
+  /** Whether a value `fn` returns or resolves to counts as a failure (it is still returned). */
+  isFailureResult?: (value: unknown) => boolean;
   /** Called instead of throwing when the breaker rejects the call (go-zero's Fallback); its result is returned. */
   fallback?: (error: BreakerOpenError | TooManyRequestsError) => R;
   /**
@@ -122,7 +124,14 @@ export class SlotPermit implements Permit {
 const isAsyncFunction = (fn: unknown): boolean =>
   (fn as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] === "AsyncFunction";
 
-const DO_KEYS = new Set(["acceptable", "excluded", "fallback", "signal", "timeoutMs"]);
+const DO_KEYS = new Set([
+  "acceptable",
+  "excluded",
+  "fallback",
+  "isFailureResult",
+  "signal",
+  "timeoutMs",
+]);
 
 /** do()'s arguments: a function, and options whose callbacks are functions and signal an AbortSignal. */
 function checkDo(fn: unknown, options: unknown): void {
@@ -131,7 +140,7 @@ function checkDo(fn: unknown, options: unknown): void {
   }
   if (options === undefined) return;
   const checked = checkObject("do() options", options, DO_KEYS);
-  for (const name of ["acceptable", "excluded", "fallback"]) {
+  for (const name of ["acceptable", "excluded", "fallback", "isFailureResult"]) {
     const value = checked[name];
     if (value !== undefined && typeof value !== "function") {
       throw new TypeError(
@@ -204,7 +213,7 @@ export function runDo<R>(
     throw error;
   }
   if (typeof then !== "function") {
-    internals.settle(breaker, generation, OUTCOME_SUCCESS, issuedAt);
+    settleValue(breaker, generation, issuedAt, result, options);
     return result;
   }
   const call_: Call = { breaker, generation, issuedAt, options, done: false };
@@ -247,7 +256,12 @@ export function runDo<R>(
       if (call_.done) return;
       finish();
       if (ok) {
-        internals.settle(breaker, generation, OUTCOME_SUCCESS, issuedAt);
+        try {
+          settleValue(breaker, generation, issuedAt, value, options);
+        } catch (thrown) {
+          reject(thrown); // a throwing `isFailureResult`: its error surfaces
+          return;
+        }
         resolve(value);
         return;
       }
@@ -292,7 +306,7 @@ function awaitResult(call: Call, result: unknown, then: unknown): unknown {
       (value: unknown) => {
         if (!call.done) {
           call.done = true;
-          internals.settle(breaker, generation, OUTCOME_SUCCESS, issuedAt);
+          settleValue(breaker, generation, issuedAt, value, options);
         }
         return value;
       },
@@ -329,11 +343,43 @@ function settleError(
 ): void {
   let outcome = OUTCOME_FAILURE;
   try {
-    if (options?.excluded?.(error) === true) outcome = OUTCOME_EXCLUDED;
-    else if (options?.acceptable?.(error) === true) outcome = OUTCOME_SUCCESS;
+    const classify = internals.classify(breaker);
+    const excluded = options?.excluded ?? classify?.isExcluded;
+    const acceptable = options?.acceptable;
+    if (excluded?.(error) === true) outcome = OUTCOME_EXCLUDED;
+    else if (acceptable !== undefined) {
+      if (acceptable(error) === true) outcome = OUTCOME_SUCCESS;
+    } else if (classify?.isFailure?.(error) === false) outcome = OUTCOME_SUCCESS;
   } finally {
     // A throwing `acceptable` or `excluded` still settles the call, as a failure, before its error propagates.
     if (outcome === OUTCOME_FAILURE) internals.more(breaker).remember(reasonOf(error));
+    internals.settle(breaker, generation, outcome, issuedAt);
+  }
+}
+
+/**
+ * Settles a call whose `fn` returned (or resolved to) `value`: a success, unless `isFailureResult`
+ * (the call's, else the breaker's) says the value is a failure. A throwing `isFailureResult` still
+ * settles the call, as a failure, before its error propagates.
+ */
+function settleValue(
+  breaker: Breaker,
+  generation: number,
+  issuedAt: number,
+  value: unknown,
+  options: DoOptions<unknown> | undefined,
+): void {
+  const isFailureResult = options?.isFailureResult ?? internals.classify(breaker)?.isFailureResult;
+  if (isFailureResult === undefined) {
+    internals.settle(breaker, generation, OUTCOME_SUCCESS, issuedAt);
+    return;
+  }
+  let outcome = OUTCOME_FAILURE;
+  try {
+    if (isFailureResult(value) !== true) outcome = OUTCOME_SUCCESS;
+  } finally {
+    if (outcome === OUTCOME_FAILURE)
+      internals.more(breaker).remember("the result counts as a failure (isFailureResult)");
     internals.settle(breaker, generation, outcome, issuedAt);
   }
 }

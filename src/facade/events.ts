@@ -12,6 +12,7 @@ import {
 import type { BreakerState } from "../core/types.js";
 import { reportedShedding, STATE_NAMES } from "../core/views.js";
 import type { Store } from "../store/store.js";
+import type { Classify } from "./classify.js";
 import type { BoxContext } from "./context.js";
 import type { BreakerOpenError, TooManyRequestsError } from "./errors.js";
 import type { DropReport } from "./options.js";
@@ -29,6 +30,8 @@ export type BoxListener = (change: {
 }) => void;
 
 export class Extra {
+  /** The breaker's own classifiers (its key's options), if any. */
+  classify: Classify | undefined = undefined;
   dropError: BreakerOpenError | undefined = undefined;
   tooManyError: TooManyRequestsError | undefined = undefined;
   reasons: string[] | undefined = undefined;

@@ -5,6 +5,7 @@
 import type { EngineName, SlotStats } from "../core/types.js";
 import type { Store } from "../store/store.js";
 import type { Breaker } from "./breaker.js";
+import type { Classify } from "./classify.js";
 import type { BoxContext } from "./context.js";
 import type { Extra } from "./events.js";
 import type { BreakerTotals } from "./totals.js";
@@ -33,6 +34,8 @@ export interface BreakerInternals {
   /** The start time a call admitted now carries (0 when the policy times no call). */
   issuedAt(breaker: Breaker): number;
   /** Settles one permit of `generation` (see Breaker#settle). */
+  /** The breaker's classifiers (its own, else its box's), if any. */
+  classify(breaker: Breaker): Classify | undefined;
   /** Adds one to a lifetime total (T_*) of the breaker, if its box counts them. */
   tally(breaker: Breaker, which: number): void;
   /** The breaker's lifetime totals, if its box counts them. */

@@ -2,6 +2,7 @@
 // and turns them into the checked policies the policy table holds; the core trusts those numbers.
 
 import type { EngineChoice } from "../core/types.js";
+import type { Classify } from "./classify.js";
 
 /** The adaptive (Google SRE / go-zero) policy. Every default is go-zero's constant. */
 export interface AdaptiveOptions {
@@ -77,31 +78,32 @@ export interface ThreeStateOptions {
 export type PolicyOptions = AdaptiveOptions | ThreeStateOptions;
 
 /** Options shared by `Breaker` and `BreakerBox`: a policy plus the clock, seed and engine. */
-export type BreakerOptions = PolicyOptions & {
-  /**
-   * Clock in ms, called on every operation. Default: an amortised wall clock read about once per
-   * ms under load (see README, "Time"). A reading below the previous one counts as the previous one.
-   */
-  now?: () => number;
-  /** Seed for the drop draws, an integer in [0, 2^32). Default: from Math.random() once. */
-  seed?: number;
-  /** 'wasm', 'js' or 'auto' (default): wasm when it can compile here, else the TypeScript engine. */
-  engine?: EngineChoice;
-  /**
-   * Drop reports, like go-zero's "breaker is open and requests dropped" log line: called at most
-   * once per `dropReportMs` per breaker while it rejects calls, with how many it rejected since
-   * the last report and its last failure reasons. Default: none (silent).
-   */
-  onDrop?: (report: DropReport) => void;
-  /**
-   * The default `timeoutMs` of `do()` on this breaker or box's breakers, ms > 0: a call whose
-   * promise has not settled by then counts as a failure and rejects with a TimeoutError (see
-   * DoOptions.timeoutMs). Default: none.
-   */
-  timeoutMs?: number;
-  /** The least time between two drop reports of one breaker, ms ≥ 0. Default 300000 (go-zero's 5 minutes). */
-  dropReportMs?: number;
-};
+export type BreakerOptions = PolicyOptions &
+  Classify & {
+    /**
+     * Clock in ms, called on every operation. Default: an amortised wall clock read about once per
+     * ms under load (see README, "Time"). A reading below the previous one counts as the previous one.
+     */
+    now?: () => number;
+    /** Seed for the drop draws, an integer in [0, 2^32). Default: from Math.random() once. */
+    seed?: number;
+    /** 'wasm', 'js' or 'auto' (default): wasm when it can compile here, else the TypeScript engine. */
+    engine?: EngineChoice;
+    /**
+     * Drop reports, like go-zero's "breaker is open and requests dropped" log line: called at most
+     * once per `dropReportMs` per breaker while it rejects calls, with how many it rejected since
+     * the last report and its last failure reasons. Default: none (silent).
+     */
+    onDrop?: (report: DropReport) => void;
+    /**
+     * The default `timeoutMs` of `do()` on this breaker or box's breakers, ms > 0: a call whose
+     * promise has not settled by then counts as a failure and rejects with a TimeoutError (see
+     * DoOptions.timeoutMs). Default: none.
+     */
+    timeoutMs?: number;
+    /** The least time between two drop reports of one breaker, ms ≥ 0. Default 300000 (go-zero's 5 minutes). */
+    dropReportMs?: number;
+  };
 
 /** What `onDrop` receives. */
 export interface DropReport {

@@ -21,6 +21,7 @@ import { MAX_BYTES, type Store } from "../store/store.js";
 import { BoxParts, BreakerBox, type BreakerBoxOptions } from "./box.js";
 import { checkInteger, checkObject } from "./check.js";
 import { checkBreakerOptions } from "./check-options.js";
+import type { Classify } from "./classify.js";
 import { BoxContext } from "./context.js";
 import { SharedKeys } from "./keys.js";
 import type { DropReport } from "./options.js";
@@ -78,9 +79,11 @@ function sharedParts(
   successBatch: number,
   defaultPolicy: (store: Store) => number,
   timeoutMs?: number,
+  classify?: Classify,
 ): BoxParts {
   if (successBatch > 1) new SuccessBatch(store, successBatch);
   const context = new BoxContext(store, onDrop, dropReportMs, timeoutMs);
+  context.classifyAll(classify);
   const ordinals = new Map<string, number>();
   const keys = new SharedKeys(store, sharedSpaceOf(store) as SharedSpace, context, ordinals);
   return new BoxParts(context, defaultPolicy(store), keys, ordinals);
@@ -105,7 +108,15 @@ function createParts(options: SharedBreakerBoxOptions | undefined): BoxParts {
     successBatch === undefined ? 1 : checkInteger("successBatch", successBatch, 1, 65535);
   const store = createSharedStore(checked.engine, checked.now, checked.seed, limit, keys);
   const policy = (s: Store) => s.policy(checked.policy);
-  return sharedParts(store, checked.onDrop, checked.dropReportMs, batch, policy, checked.timeoutMs);
+  return sharedParts(
+    store,
+    checked.onDrop,
+    checked.dropReportMs,
+    batch,
+    policy,
+    checked.timeoutMs,
+    checked.classify,
+  );
 }
 
 /**
