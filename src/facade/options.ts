@@ -82,7 +82,7 @@ export type BreakerOptions = PolicyOptions &
   Classify & {
     /**
      * Clock in ms, called on every operation. Default: an amortised wall clock read about once per
-     * ms under load (see README, "Time"). A reading below the previous one counts as the previous one.
+     * ms under load (see the README, "Engines", Time). A reading below the previous one counts as the previous one.
      */
     now?: () => number;
     /** Seed for the drop draws, an integer in [0, 2^32). Default: from Math.random() once. */

@@ -122,7 +122,7 @@ function createParts(options: SharedBreakerBoxOptions | undefined): BoxParts {
 /**
  * A BreakerBox whose breakers are shared by threads: create it in one, `share()` it, and
  * `SharedBreakerBox.attach(handle)` in each other. Breakers cannot be deleted; the key table holds
- * at most `maxKeys` keys. See the README, "Sharing a box between threads".
+ * at most `maxKeys` keys. See the README, "One box for many threads".
  */
 export class SharedBreakerBox extends BreakerBox {
   readonly #store: Store;
