@@ -214,6 +214,24 @@ describe("fetch wrapper", () => {
     expect(breaker.openUntil).toBeLessThan(Date.now() + 31_000);
   });
 
+  it("Retry-After: 2 opens for 2 s, not for openMs (60 s), even when the 429 is the tripping failure", async () => {
+    const base = await listen(
+      createServer((_req, res) => {
+        res.writeHead(429, { "retry-after": "2" });
+        res.end();
+      }),
+    );
+    const box = new BreakerBox({ trip: { consecutiveFailures: 1 }, openMs: 60_000 });
+    const guarded = breakerFetch(box);
+    const before = Date.now();
+    expect((await guarded(base)).status).toBe(429);
+    const breaker = box.get(base);
+    expect(breaker.state).toBe("open");
+    expect(breaker.openUntil).toBeGreaterThanOrEqual(before + 2_000);
+    expect(breaker.openUntil).toBeLessThan(Date.now() + 3_000);
+    expect(breaker.retryAfterMs).toBeLessThanOrEqual(2_000);
+  });
+
   it("network errors count as failures; the caller's own abort counts as neither", async () => {
     const closed = await listen(createServer());
     await closers.pop()!(); // nothing listens there any more
@@ -337,14 +355,30 @@ describe("server middleware for a gateway", () => {
     expect(own.counts).toMatchObject({ failures: 0, exclusions: 5 });
   });
 
+  /** Serves a fetch handler on a real node:http server (@hono/node-server); its base URL. */
+  const serveFetch = async (fetch: (request: Request) => Response | Promise<Response>) => {
+    const server = serve({ fetch, port: 0, hostname: "127.0.0.1" }) as Server;
+    await new Promise((resolve) => server.once("listening", resolve));
+    closers.push(
+      () =>
+        new Promise((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    );
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  };
+
   it("fetchMiddleware and Hono: a thrown refusal becomes a 503 with Retry-After, counted as neither", async () => {
     const box = makeBox();
     const upstream = openUpstream();
     const middleware = fetchMiddleware(box, { refusal: "text" });
     const refused = () => upstream.do("https://api.example", () => new Response("never"));
+    const base = await serveFetch((request) => middleware(request, async () => refused()));
     for (let i = 0; i < 4; i++) {
-      const response = await middleware(new Request("http://gw/a"), async () => refused());
+      const response = await fetch(`${base}/a`);
       expect(response.status).toBe(503);
+      expect(Number(response.headers.get("retry-after"))).toBeGreaterThanOrEqual(29);
       expect(await response.text()).toBe("circuit breaker is open\n");
     }
     expect(box.get("GET:///a").counts).toMatchObject({ failures: 0, exclusions: 4 });
@@ -353,8 +387,9 @@ describe("server middleware for a gateway", () => {
     const app = new Hono();
     app.use(honoBreaker(honoBox, { refusal: "none" }));
     app.get("/b/:id", () => refused());
+    const honoBase = await serveFetch(app.fetch);
     for (let i = 0; i < 4; i++) {
-      const response = await app.request("/b/1");
+      const response = await fetch(`${honoBase}/b/${i}`);
       expect(response.status).toBe(503);
       expect(Number(response.headers.get("retry-after"))).toBeGreaterThanOrEqual(29);
       expect(await response.text()).toBe("");
@@ -368,13 +403,44 @@ describe("server middleware for a gateway", () => {
     const app = Fastify();
     await app.register(fastifyBreaker, { box });
     app.get("/c", async () => upstream.do("https://api.example", () => "never"));
+    await app.listen({ port: 0, host: "127.0.0.1" });
+    closers.push(() => app.close());
+    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     for (let i = 0; i < 4; i++) {
-      const response = await app.inject({ method: "GET", url: "/c" });
-      expect(response.statusCode).toBe(503);
-      expect(Number(response.headers["retry-after"])).toBeGreaterThanOrEqual(29);
+      const response = await fetch(`${base}/c`);
+      expect(response.status).toBe(503);
+      expect(Number(response.headers.get("retry-after"))).toBeGreaterThanOrEqual(29);
     }
     expect(box.get("GET:///c").counts).toMatchObject({ failures: 0, exclusions: 4 });
-    await app.close();
+  });
+
+  it("Fastify and Hono: a breaker's own refusal carries Retry-After and a JSON body; other routes go on", async () => {
+    const fastifyBox = makeBox();
+    const app = Fastify();
+    await app.register(fastifyBreaker, { box: fastifyBox, excludePaths: ["/health"] });
+    app.get("/d", async (_req, reply) => reply.code(500).send("down"));
+    app.get("/health", async () => "ok");
+    await app.listen({ port: 0, host: "127.0.0.1" });
+    closers.push(() => app.close());
+    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    for (let i = 0; i < 3; i++) expect((await fetch(`${base}/d`)).status).toBe(500);
+    const refused = await fetch(`${base}/d`);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("retry-after")).toBe("1");
+    expect(await refused.json()).toMatchObject({ key: "GET:///d" });
+    expect((await fetch(`${base}/health`)).status).toBe(200);
+    expect(fastifyBox.has("GET:///health")).toBe(false);
+
+    const honoBox = makeBox();
+    const hono = new Hono();
+    hono.use(honoBreaker(honoBox));
+    hono.get("/e", (c) => c.text("down", 500));
+    const honoBase = await serveFetch(hono.fetch);
+    for (let i = 0; i < 3; i++) expect((await fetch(`${honoBase}/e`)).status).toBe(500);
+    const honoRefused = await fetch(`${honoBase}/e`);
+    expect(honoRefused.status).toBe(503);
+    expect(honoRefused.headers.get("retry-after")).toBe("1");
+    expect(await honoRefused.json()).toMatchObject({ error: "circuit breaker is open" });
   });
 
   it("default keys: pathnames up to maxRouteKeys, then METHOD://*; excludePaths take no breaker", async () => {
