@@ -126,7 +126,7 @@ export class Breaker {
     if (!this.#redeem(token)) return;
     const store = context.store;
     const duration = durationMs ?? (this.#timed ? store.now() - permits.issuedAt : Number.NaN);
-    if (duration > (context.timeoutMs as number)) {
+    if (duration > context.leaseMs) {
       this.#lateSuccess(permits.generation, duration);
       return;
     }
@@ -359,18 +359,20 @@ export class Breaker {
     const store = this.#context.store;
     const slot = this.#slot;
     const duration = durationMs ?? (this.#timed ? store.now() - issuedAt : Number.NaN);
-    if (outcome === OUTCOME_SUCCESS && duration > (this.#context.timeoutMs as number)) {
+    if (outcome === OUTCOME_SUCCESS && duration > this.#context.leaseMs) {
       this.#lateSuccess(generation, duration);
       return;
     }
-    this.#context.tally(
-      this.#ordinal,
-      outcome === OUTCOME_SUCCESS
-        ? T_SUCCESSES
-        : outcome === OUTCOME_FAILURE
-          ? T_FAILURES
-          : T_EXCLUSIONS,
-    );
+    const totals = this.#context.totals;
+    if (totals !== undefined) {
+      const which =
+        outcome === OUTCOME_SUCCESS
+          ? T_SUCCESSES
+          : outcome === OUTCOME_FAILURE
+            ? T_FAILURES
+            : T_EXCLUSIONS;
+      totals[this.#ordinal * T_STRIDE + which]++;
+    }
     // Accelerated tripping (openForMs checked by the caller), for a permit of the current generation.
     const trips = openForMs !== undefined && openForMs > 0 && generation === store.generation(slot);
     // Opening first (the failure itself might open for openMs); an opening clears the counts, so

@@ -33,6 +33,8 @@ export class BoxContext {
   stateListeners: BoxListener[] | undefined = undefined;
   /** The box's default `timeoutMs` for `do()` (undefined: none). */
   readonly timeoutMs: number | undefined;
+  /** A token's lease: `timeoutMs`, or Infinity (always a number, so the hot path compares numbers). */
+  readonly leaseMs: number;
   /** The deadlines of this box's calls in flight with a timeout, made on first use. */
   #deadlines: Deadlines | undefined = undefined;
   /** By ordinal: the breaker's slot (0: the ordinal is free). */
@@ -59,7 +61,8 @@ export class BoxContext {
     this.onDrop = onDrop;
     this.dropReportMs = dropReportMs;
     this.timeoutMs = timeoutMs;
-    this.permits = new Permits(MAX_PLACES, timeoutMs);
+    this.leaseMs = timeoutMs ?? Number.POSITIVE_INFINITY;
+    this.permits = new Permits(MAX_PLACES, this.leaseMs);
   }
 
   /** The box's deadlines (./deadlines.ts). */
