@@ -9,7 +9,7 @@ import {
   SLOT_FLAGS, SLOT_GEN, SLOT_LAST_PASS, SLOT_POLICY, SLOT_RNG, SLOT_TOTAL, SLOT_WORKING,
 } from "../src/core/layout";
 import { draw, seedState } from "./random";
-import { addDrop, addFailure, addSuccesses, bucketNumber, foldPending, policyOf, roll } from "./window";
+import { addDrop, addFailure, addFailures, addSuccesses, bucketNumber, foldPending, policyOf, roll } from "./window";
 
 /**
  * (Re)initialises an adaptive slot under policy record `policyIndex`: an empty window whose current
@@ -157,4 +157,18 @@ export function dropProbability(slot: u32, now: f64): f64 {
   if (ratio <= 0) return 0;
   const buckets = <u32>load<u8>(policy + POLICY_BUCKETS);
   return ratio * (<f64>(buckets - <u32>load<u8>(slot + SLOT_WORKING)) / <f64>buckets);
+}
+
+/**
+ * Counts calls made elsewhere (other instances of a cluster) in the current bucket: `successes`
+ * and `failures` at once, as if settled now. Returns CHANGED when shedding started or stopped.
+ */
+export function mergeAdaptive(slot: u32, successes: u32, failures: u32, now: f64): i32 {
+  const policy = policyOf(slot);
+  foldPending(slot);
+  roll(slot, policy, now);
+  if (successes != 0) addSuccesses(slot, successes);
+  if (failures != 0) addFailures(slot, failures);
+  updatePass(slot, policy);
+  return reportShedding(slot);
 }

@@ -4,5 +4,5 @@
 
 export { initAdaptive, allowAdaptive, recordAdaptive, dropProbability } from "./adaptive";
 export { initThreeState, refreshThreeState, tripThreeState, setMode, forceState, isolate } from "./three-state";
-export { allow, record } from "./slot";
+export { allow, record, merge } from "./slot";
 export { countDropping, sweepStats } from "./sweep";

@@ -2,8 +2,8 @@
 // Mirrored by src/engine-js/slot.ts.
 
 import { KIND_ADAPTIVE, POLICY_KIND } from "../src/core/layout";
-import { allowAdaptive, recordAdaptive } from "./adaptive";
-import { allowThreeState, recordThreeState } from "./three-state";
+import { allowAdaptive, mergeAdaptive, recordAdaptive } from "./adaptive";
+import { allowThreeState, mergeThreeState, recordThreeState } from "./three-state";
 import { policyOf } from "./window";
 
 /** Decides one call on a slot of any kind; see allowAdaptive and allowThreeState. */
@@ -18,4 +18,10 @@ export function record(slot: u32, generation: u32, outcome: u32, durationMs: f64
     return recordAdaptive(slot, generation, outcome, now);
   }
   return recordThreeState(slot, generation, outcome, durationMs, now);
+}
+
+/** Counts calls made elsewhere on a slot of any kind (mergeAdaptive, mergeThreeState); CHANGED or 0. */
+export function merge(slot: u32, successes: u32, failures: u32, now: f64): i32 {
+  if (load<u8>(policyOf(slot) + POLICY_KIND) == KIND_ADAPTIVE) return mergeAdaptive(slot, successes, failures, now);
+  return mergeThreeState(slot, successes, failures, now);
 }

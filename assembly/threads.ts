@@ -92,6 +92,13 @@ export function record(slot: u32, generation: u32, outcome: u32, durationMs: f64
   return changed;
 }
 
+export function merge(slot: u32, successes: u32, failures: u32, now: f64): i32 {
+  const lock = acquire(slot);
+  const changed = slots.merge(slot, successes, failures, now);
+  release(lock);
+  return changed;
+}
+
 /** The sweeps slot by slot, each under its slot's lock (see assembly/sweep.ts). */
 export function countDropping(first: u32, end: u32, now: f64): u32 {
   let count: u32 = 0;

@@ -282,3 +282,20 @@ export function rejecting(slot: u32, now: f64): bool {
   if (mode != MODE_NORMAL) return false;
   return load<u8>(slot + TS_STATE) == STATE_OPEN && now < load<f64>(slot + TS_OPEN_UNTIL);
 }
+
+/**
+ * Counts calls made elsewhere (other instances of a cluster) in a closed slot's counts and window,
+ * as if settled now, and trips it when the window now meets the trip. Only a closed breaker's
+ * counts are shared (an open one counts nothing, a half-open one its own probes). Disabled slots
+ * ignore it. Returns CHANGED or 0.
+ */
+export function mergeThreeState(slot: u32, successes: u32, failures: u32, now: f64): i32 {
+  const policy = policyOf(slot);
+  catchUp(slot, policy, now);
+  if (load<u8>(slot + TS_STATE) != STATE_CLOSED || load<u8>(slot + TS_MODE) == MODE_DISABLED) return 0;
+  if (successes != 0) count(slot, policy, OUTCOME_SUCCESS, false, successes);
+  if (failures != 0) count(slot, policy, OUTCOME_FAILURE, false, failures);
+  if (successes + failures != 0 && shouldTrip(slot, policy)) return open(slot, policy, now, 0);
+  updateFlags(slot);
+  return 0;
+}

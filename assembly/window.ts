@@ -118,10 +118,15 @@ export function addSuccesses(slot: u32, count: u32): void {
 }
 
 export function addFailure(slot: u32): void {
+  addFailures(slot, 1);
+}
+
+/** Counts `count` failures in the current bucket (a cluster's, merged at once). */
+export function addFailures(slot: u32, count: u32): void {
   const bucket = currentBucket(slot);
   const failure = load<u32>(bucket + BUCKET_FAILURE);
-  store<u32>(bucket + BUCKET_FAILURE, saturate(failure, 1));
-  store<u32>(slot + SLOT_TOTAL, saturate(load<u32>(slot + SLOT_TOTAL), 1));
+  store<u32>(bucket + BUCKET_FAILURE, saturate(failure, count));
+  store<u32>(slot + SLOT_TOTAL, saturate(load<u32>(slot + SLOT_TOTAL), count));
   if (failure == 0) {
     store<u8>(slot + SLOT_WORKING, 0);
     if (load<u32>(bucket + BUCKET_SUCCESS) == 0) {

@@ -217,3 +217,70 @@ describe.each(engines)("classifiers given at creation on the %s engine", (engine
     expect(breaker.counts).toMatchObject({ successes: 0, failures: 2 });
   });
 });
+
+describe.each(engines)(
+  "counts from elsewhere, trips and totals walks on the %s engine",
+  (engine) => {
+    it("merge(): an adaptive breaker sheds on a cluster's failures; a closed three-state one trips", () => {
+      let now = 0;
+      const box = new BreakerBox({ engine, now: () => now, seed: 5 });
+      const adaptive = box.get("a");
+      const changes: string[] = [];
+      box.onStateChange(({ key, to }) => changes.push(`${key}:${to}`));
+      adaptive.merge(0, 200);
+      expect(adaptive.state).toBe("open");
+      expect(adaptive.stats()).toMatchObject({ failures: 200 });
+      const three = box.get("t", { trip: { failureRatio: 0.5, minRequests: 10 } });
+      three.merge(6, 3);
+      expect(three.state).toBe("closed");
+      three.merge(0, 3); // 6 of 12
+      expect(three.state).toBe("open");
+      three.merge(100, 0); // an open breaker counts nothing
+      expect(three.counts.requests).toBe(0);
+      expect(changes).toEqual(["a:open", "t:open"]);
+      expect(() => three.merge(-1, 0)).toThrow("successes must be an integer in [0, 2^32), got -1");
+      expect(() => three.merge(0, 1.5)).toThrow(/failures must be an integer/);
+    });
+
+    it("trip(): opens a three-state breaker for what was asked, at most maxOpenMs; adaptive refuses", () => {
+      let now = 0;
+      const breaker = new Breaker({
+        engine,
+        now: () => now,
+        trip: { consecutiveFailures: 5 },
+        openMs: 60_000,
+        maxOpenMs: 90_000,
+      });
+      breaker.trip(2_000);
+      expect(breaker.openUntil).toBe(2_000);
+      breaker.trip(500); // already open: stays open at least that long
+      expect(breaker.openUntil).toBe(2_000);
+      breaker.trip(1e9);
+      expect(breaker.openUntil).toBe(90_000);
+      now = 90_000;
+      expect(breaker.state).toBe("half-open");
+      expect(() => new Breaker({ engine }).trip(1000)).toThrow(
+        /trip\(\) needs a three-state breaker/,
+      );
+      expect(() => breaker.trip(-1)).toThrow(/openForMs must be a finite number ≥ 0/);
+    });
+
+    it("forEachTotals() walks the box's totals without a sweep, skipping deleted breakers", () => {
+      const box = new BreakerBox({ engine });
+      const seen: string[] = [];
+      box.get("x").accept(box.get("x").tryAcquire());
+      box.forEachTotals((key) => seen.push(key));
+      expect(seen).toEqual([]); // not counted yet
+      box.countTotals();
+      box.get("x").accept(box.get("x").tryAcquire());
+      box.get("y").reject(box.get("y").tryAcquire());
+      box.get("z");
+      box.delete("z");
+      const out: Record<string, number[]> = {};
+      box.forEachTotals((key, t) => {
+        out[key] = [t.successes, t.failures];
+      });
+      expect(out).toEqual({ x: [1, 0], y: [0, 1] });
+    });
+  },
+);

@@ -19,7 +19,8 @@ type Op =
   | { kind: "trip"; slot: number; ms: number }
   | { kind: "mode"; slot: number; mode: number }
   | { kind: "isolate"; slot: number; delta: number }
-  | { kind: "force"; slot: number; state: number };
+  | { kind: "force"; slot: number; state: number }
+  | { kind: "merge"; slot: number; successes: number; failures: number };
 
 const slotIndex = fc.nat(15);
 const op: fc.Arbitrary<Op> = fc.oneof(
@@ -45,6 +46,15 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("reset" as const), slot: slotIndex }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("probe" as const), slot: slotIndex }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("sweep" as const) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("merge" as const),
+      slot: slotIndex,
+      successes: fc.oneof(fc.constant(0), fc.nat(50)),
+      failures: fc.oneof(fc.constant(0), fc.nat(50)),
+    }),
+  },
   {
     weight: 1,
     arbitrary: fc.record({ kind: fc.constant("trip" as const), slot: slotIndex, ms: fc.nat(5000) }),
@@ -251,6 +261,12 @@ function run(ops: Op[], seed: number, only?: number): void {
           box.memory.core.isolate(slot, step.delta);
           box.isolations.set(slot, held + step.delta);
         }
+        break;
+      }
+      case "merge": {
+        const a = wasm.memory.core.merge(slot, step.successes, step.failures, clock.t);
+        for (const box of [js, fast])
+          expect(box.memory.core.merge(slot, step.successes, step.failures, clock.t)).toBe(a);
         break;
       }
       case "force": {

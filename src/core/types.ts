@@ -31,6 +31,11 @@ export interface Core {
   isolate(slot: number, delta: number): void;
   /** Decides one call on a slot of any kind: DECISION_* plus CHANGED. */
   allow(slot: number, now: number): number;
+  /**
+   * Counts `successes` and `failures` made elsewhere (a cluster's other instances) on a slot of any
+   * kind, as if settled now; CHANGED or 0.
+   */
+  merge(slot: number, successes: number, failures: number, now: number): number;
   /** Settles one permit on a slot of any kind (OUTCOME_*, with its duration); CHANGED or 0. */
   record(
     slot: number,

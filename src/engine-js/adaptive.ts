@@ -10,7 +10,7 @@ import {
 } from "../core/layout.js";
 import type { Views } from "../core/views.js";
 import { draw, seedState } from "./random.js";
-import { addDrop, addFailure, addSuccesses, bucketNumber, foldPending, policyOf, roll } from "./window.js";
+import { addDrop, addFailure, addFailures, addSuccesses, bucketNumber, foldPending, policyOf, roll } from "./window.js";
 
 /**
  * (Re)initialises an adaptive slot under policy record `policyIndex`: an empty window whose current
@@ -158,4 +158,18 @@ export function dropProbability(m: Views, slot: number, now: number): number {
   if (ratio <= 0) return 0;
   const buckets = m.u8[policy + POLICY_BUCKETS];
   return ratio * ((buckets - m.u8[slot + SLOT_WORKING]) / buckets);
+}
+
+/**
+ * Counts calls made elsewhere (other instances of a cluster) in the current bucket: `successes`
+ * and `failures` at once, as if settled now. Returns CHANGED when shedding started or stopped.
+ */
+export function mergeAdaptive(m: Views, slot: number, successes: number, failures: number, now: number): number {
+  const policy = policyOf(m, slot);
+  foldPending(m, slot);
+  roll(m, slot, policy, now);
+  if (successes !== 0) addSuccesses(m, slot, successes);
+  if (failures !== 0) addFailures(m, slot, failures);
+  updatePass(m, slot, policy);
+  return reportShedding(m, slot);
 }

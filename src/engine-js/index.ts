@@ -6,7 +6,7 @@
 import type { Engine } from "../core/types.js";
 import { type GrowableSharedArrayBuffer, fixedView, type Views, view } from "../core/views.js";
 import { allowAdaptive, dropProbability, initAdaptive, recordAdaptive } from "./adaptive.js";
-import { allow, record } from "./slot.js";
+import { allow, merge, record } from "./slot.js";
 import { countDropping, sweepStats } from "./sweep.js";
 import * as threads from "./threads.js";
 import { forceState, initThreeState, isolate, refreshThreeState, setMode, tripThreeState } from "./three-state.js";
@@ -29,6 +29,7 @@ export function createJsEngine(bytes: number): Engine {
       isolate: (slot, delta) => isolate(m, slot, delta),
       allow: (slot, now) => allow(m, slot, now),
       record: (slot, generation, outcome, durationMs, now) => record(m, slot, generation, outcome, durationMs, now),
+      merge: (slot, successes, failures, now) => merge(m, slot, successes, failures, now),
       countDropping: (first, end, now) => countDropping(m, first, end, now),
       sweepStats: (first, end, now, out, max) => sweepStats(m, first, end, now, out, max),
     },
@@ -65,6 +66,7 @@ export function createSharedJsEngine(buffer: GrowableSharedArrayBuffer, owner: n
       isolate: (slot, delta) => threads.isolate(m, slot, delta),
       allow: (slot, now) => threads.allow(m, slot, now),
       record: (slot, generation, outcome, durationMs, now) => threads.record(m, slot, generation, outcome, durationMs, now),
+      merge: (slot, successes, failures, now) => threads.merge(m, slot, successes, failures, now),
       countDropping: (first, end, now) => threads.countDropping(m, first, end, now),
       sweepStats: (first, end, now, out, max) => threads.sweepStats(m, first, end, now, out, max),
     },

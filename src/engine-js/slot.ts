@@ -2,9 +2,9 @@
 // Mirrors assembly/slot.ts.
 
 import { KIND_ADAPTIVE, POLICY_KIND } from "../core/layout.js";
-import { allowAdaptive, recordAdaptive } from "./adaptive.js";
+import { allowAdaptive, mergeAdaptive, recordAdaptive } from "./adaptive.js";
 import type { Views } from "../core/views.js";
-import { allowThreeState, recordThreeState } from "./three-state.js";
+import { allowThreeState, mergeThreeState, recordThreeState } from "./three-state.js";
 import { policyOf } from "./window.js";
 
 /** Decides one call on a slot of any kind; see allowAdaptive and allowThreeState. */
@@ -19,4 +19,10 @@ export function record(m: Views, slot: number, generation: number, outcome: numb
     return recordAdaptive(m, slot, generation, outcome, now);
   }
   return recordThreeState(m, slot, generation, outcome, durationMs, now);
+}
+
+/** Counts calls made elsewhere on a slot of any kind (mergeAdaptive, mergeThreeState); CHANGED or 0. */
+export function merge(m: Views, slot: number, successes: number, failures: number, now: number): number {
+  if (m.u8[policyOf(m, slot) + POLICY_KIND] === KIND_ADAPTIVE) return mergeAdaptive(m, slot, successes, failures, now);
+  return mergeThreeState(m, slot, successes, failures, now);
 }

@@ -91,6 +91,13 @@ export function record(m: Views, slot: number, generation: number, outcome: numb
   return changed;
 }
 
+export function merge(m: Views, slot: number, successes: number, failures: number, now: number): number {
+  const lock = acquire(m, slot);
+  const changed = slots.merge(m, slot, successes, failures, now);
+  release(m, lock);
+  return changed;
+}
+
 /** The sweeps slot by slot, each under its slot's lock (see ./sweep.ts). */
 export function countDropping(m: Views, first: number, end: number, now: number): number {
   let count = 0;

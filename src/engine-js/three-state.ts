@@ -283,3 +283,20 @@ export function rejecting(m: Views, slot: number, now: number): boolean {
   if (mode !== MODE_NORMAL) return false;
   return m.u8[slot + TS_STATE] === STATE_OPEN && now < m.f64[(slot + TS_OPEN_UNTIL) >>> 3];
 }
+
+/**
+ * Counts calls made elsewhere (other instances of a cluster) in a closed slot's counts and window,
+ * as if settled now, and trips it when the window now meets the trip. Only a closed breaker's
+ * counts are shared (an open one counts nothing, a half-open one its own probes). Disabled slots
+ * ignore it. Returns CHANGED or 0.
+ */
+export function mergeThreeState(m: Views, slot: number, successes: number, failures: number, now: number): number {
+  const policy = policyOf(m, slot);
+  catchUp(m, slot, policy, now);
+  if (m.u8[slot + TS_STATE] !== STATE_CLOSED || m.u8[slot + TS_MODE] === MODE_DISABLED) return 0;
+  if (successes !== 0) count(m, slot, policy, OUTCOME_SUCCESS, false, successes);
+  if (failures !== 0) count(m, slot, policy, OUTCOME_FAILURE, false, failures);
+  if (successes + failures !== 0 && shouldTrip(m, slot, policy)) return open(m, slot, policy, now, 0);
+  updateFlags(m, slot);
+  return 0;
+}

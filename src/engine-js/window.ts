@@ -113,10 +113,15 @@ export function addSuccesses(m: Views, slot: number, count: number): void {
 }
 
 export function addFailure(m: Views, slot: number): void {
+  addFailures(m, slot, 1);
+}
+
+/** Counts `count` failures in the current bucket (a cluster's, merged at once). */
+export function addFailures(m: Views, slot: number, count: number): void {
   const bucket = currentBucket(m, slot);
   const failure = m.u32[(bucket + BUCKET_FAILURE) >>> 2];
-  m.u32[(bucket + BUCKET_FAILURE) >>> 2] = saturate(failure, 1);
-  m.u32[(slot + SLOT_TOTAL) >>> 2] = saturate(m.u32[(slot + SLOT_TOTAL) >>> 2], 1);
+  m.u32[(bucket + BUCKET_FAILURE) >>> 2] = saturate(failure, count);
+  m.u32[(slot + SLOT_TOTAL) >>> 2] = saturate(m.u32[(slot + SLOT_TOTAL) >>> 2], count);
   if (failure === 0) {
     m.u8[slot + SLOT_WORKING] = 0;
     if (m.u32[(bucket + BUCKET_SUCCESS) >>> 2] === 0) {

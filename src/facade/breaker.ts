@@ -217,6 +217,25 @@ export class Breaker {
     return control.retryAfterMs(this);
   }
 
+  /**
+   * Three-state: opens now for `openForMs` (at most the policy's maxOpenMs), as an upstream's
+   * Retry-After or a cluster (breakerbox/redis) may ask; already open, it stays open at least
+   * that long. Nothing is counted. A TypeError on an adaptive breaker.
+   */
+  trip(openForMs: number): void {
+    control.tripNow(this, openForMs);
+  }
+
+  /**
+   * Counts calls made elsewhere (a cluster's other instances: breakerbox/redis) in this
+   * breaker's window as if settled now, so that its decisions are the cluster's. Three-state:
+   * only while closed (an open breaker counts nothing, a half-open one its own probes). Integers
+   * ≥ 0.
+   */
+  merge(successes: number, failures: number): void {
+    control.merge(this, successes, failures);
+  }
+
   /** The breaker's one BreakerOpenError (frozen, without a stack): what a rejected call throws. */
   openError(): BreakerOpenError {
     return control.openError(this);

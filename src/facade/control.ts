@@ -4,6 +4,7 @@
 import { CHANGED, KIND_ADAPTIVE } from "../core/layout.js";
 import type { BreakerState } from "../core/types.js";
 import { STATE_NAMES } from "../core/views.js";
+import { trip } from "../store/hot-path.js";
 import type { Store } from "../store/store.js";
 import type { Breaker } from "./breaker.js";
 import { type BreakerOpenError, dropError } from "./errors.js";
@@ -142,4 +143,29 @@ export function subscribe(breaker: Breaker, listener: Listener): () => void {
     const at = listeners.indexOf(listener);
     if (at >= 0) listeners.splice(at, 1);
   };
+}
+
+/** Breaker.trip(): opens a three-state breaker now for `openForMs`. */
+export function tripNow(breaker: Breaker, openForMs: number): void {
+  const store = threeState(breaker, "trip()");
+  if (!(typeof openForMs === "number" && openForMs >= 0 && openForMs <= Number.MAX_VALUE))
+    throw new RangeError(`openForMs must be a finite number ≥ 0, got ${String(openForMs)}`);
+  if (openForMs === 0) return;
+  const code = trip(store, internals.slotOf(breaker), openForMs);
+  if ((code & CHANGED) !== 0) internals.changed(breaker, code);
+}
+
+/** Breaker.merge(): counts calls made elsewhere in the breaker's window. */
+export function merge(breaker: Breaker, successes: number, failures: number): void {
+  const store = internals.store(breaker);
+  for (const [name, value] of [
+    ["successes", successes],
+    ["failures", failures],
+  ] as const) {
+    if (!(Number.isInteger(value) && value >= 0 && value <= 0xffffffff))
+      throw new RangeError(`${name} must be an integer in [0, 2^32), got ${String(value)}`);
+  }
+  if (successes === 0 && failures === 0) return;
+  const code = store.core.merge(internals.slotOf(breaker), successes, failures, store.now());
+  if ((code & CHANGED) !== 0) internals.changed(breaker, code);
 }

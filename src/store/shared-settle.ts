@@ -131,6 +131,10 @@ export class SuccessBatch {
         this.publishSlot(slot);
         return core.record(slot, generation, outcome, durationMs, now);
       },
+      merge: (slot, successes, failures, now) => {
+        this.publishSlot(slot);
+        return core.merge(slot, successes, failures, now);
+      },
       countDropping: (first, end, now) => {
         this.publishAll();
         return core.countDropping(first, end, now);
