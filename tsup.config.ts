@@ -8,6 +8,7 @@ export default defineConfig({
     http: "src/adapters/http.ts",
     prometheus: "src/adapters/prometheus.ts",
     otel: "src/adapters/otel.ts",
+    redis: "src/adapters/redis.ts",
   },
   format: ["esm", "cjs"],
   dts: true,

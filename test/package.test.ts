@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 
 const root = new URL("..", import.meta.url).pathname;
 /**
- * The browser entry's budget, minified and gzipped, wasm included: 21 KiB. It was 15 KiB until
+ * The browser entry's budget, minified and gzipped, wasm included: 22 KiB. It was 15 KiB until
  * the facade was rebuilt over an explicit store (15,358 → 16,662 bytes: the policy-record codec
  * and its identity, the typed views, one Store over pluggable spaces), and breakers kept their JS
  * state by number in the box instead of on an object each (→ 17,089 bytes), the first hardening
@@ -19,9 +19,10 @@ const root = new URL("..", import.meta.url).pathname;
  * timeouts and signals (→ 19,360 bytes), token leases, success-completed trips and Retry-After
  * as asked (→ 19,931 bytes), adaptive and box-wide events (→ 20,324 bytes), lifetime totals
  * (→ 20,597 bytes), and both ratios in one trip, initialState beside agreeing options and the
- * classifiers given at creation (→ 21,224 bytes); see the README, "Browsers and bundlers".
+ * classifiers given at creation (→ 21,224 bytes), and Breaker.merge/trip and box.forEachTotals,
+ * the seam of breakerbox/redis (→ 21,710 bytes); see the README, "Browsers and bundlers".
  */
-const BUDGET = 21 * 1024;
+const BUDGET = 22 * 1024;
 
 describe("package", () => {
   it(`the browser entry weighs at most ${BUDGET} bytes, minified and gzipped, wasm included`, async () => {
@@ -100,6 +101,7 @@ describe("package", () => {
       "./http",
       "./prometheus",
       "./otel",
+      "./redis",
       "./package.json",
     ]);
   }, 60_000);
@@ -126,15 +128,16 @@ describe("package", () => {
         [
           "const { Breaker, BreakerBox } = require('breakerbox'); const http = require('breakerbox/http');",
           "const { SharedBreakerBox } = require('breakerbox/shared');",
+          "const { joinCluster } = require('breakerbox/redis');",
           "const b = new Breaker(); b.accept(b.tryAcquire());",
           "const shared = new SharedBreakerBox({ maxKeys: 4 });",
-          "console.log(b.engine, b.stats().successes, typeof http.breakerFetch, shared.engine, shared instanceof BreakerBox);",
+          "console.log(b.engine, b.stats().successes, typeof http.breakerFetch, shared.engine, shared instanceof BreakerBox, typeof joinCluster);",
         ].join("\n"),
       ],
       { cwd: dir, encoding: "utf8" },
     );
     // One copy of the classes across entries (CJS chunks too): a shared box is a BreakerBox.
-    expect(cjs.trim()).toBe("wasm 1 function wasm true");
+    expect(cjs.trim()).toBe("wasm 1 function wasm true function");
     const esm = execFileSync(
       "node",
       [
