@@ -222,7 +222,7 @@ describe.each(engines)(
   "counts from elsewhere, trips and totals walks on the %s engine",
   (engine) => {
     it("merge(): an adaptive breaker sheds on a cluster's failures; a closed three-state one trips", () => {
-      let now = 0;
+      const now = 0;
       const box = new BreakerBox({ engine, now: () => now, seed: 5 });
       const adaptive = box.get("a");
       const changes: string[] = [];
