@@ -2,6 +2,8 @@
 // each a box with its own client, sharing windows, open states and probe leases; and the faults:
 // Redis paused, killed, restarted, flushed. Both engines.
 
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { joinCluster } from "../src/adapters/redis.js";
@@ -202,4 +204,52 @@ describe.skipIf(!haveRedis).each(engines)("breakerbox/redis on the %s engine", (
       "syncMs must be an integer in [10, 3600000], got 1",
     );
   });
+});
+
+describe.skipIf(!haveRedis)("breakerbox/redis across processes", () => {
+  let server: RedisServer;
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  /** Runs `n` instances (child processes) at once; what each saw. */
+  async function run(n: number, joined: boolean, name: string) {
+    const script = new URL("./redis/instance.mjs", import.meta.url).pathname;
+    const children = Array.from({ length: n }, () =>
+      spawn(process.execPath, [script, JSON.stringify({ port: server.port, name, joined })], {
+        stdio: ["pipe", "pipe", "inherit"],
+      }),
+    );
+    const outputs = children.map((child) => {
+      const lines = createInterface({ input: child.stdout! });
+      const seen: unknown[] = [];
+      const ready = new Promise<void>((resolve) =>
+        lines.on("line", (line) => {
+          const message = JSON.parse(line);
+          if (message.ready) resolve();
+          else seen.push(message);
+        }),
+      );
+      const done = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+      return { child, ready, done, seen };
+    });
+    await Promise.all(outputs.map((o) => o.ready));
+    for (const { child } of outputs) child.stdin!.write("go\n");
+    await Promise.all(outputs.map((o) => o.done));
+    return outputs.map((o) => o.seen[0] as { upstreamCalls: number; state: string });
+  }
+
+  it("three gateway processes on one redis-server: joined, an outage costs fewer upstream calls", async () => {
+    const alone = await run(3, false, "procs-alone");
+    const joined = await run(3, true, "procs-joined");
+    const total = (xs: { upstreamCalls: number }[]) =>
+      xs.reduce((sum, x) => sum + x.upstreamCalls, 0);
+    expect(alone.every((x) => x.state === "open")).toBe(true);
+    expect(joined.every((x) => x.state === "open")).toBe(true);
+    expect(total(alone)).toBe(60); // 20 consecutive failures each
+    expect(total(joined)).toBeLessThan(total(alone));
+  }, 30_000);
 });
