@@ -358,9 +358,13 @@ if (!quick && existsSync(jsonUrl)) {
 
 if (!quick) {
   const text = lines.join("\n");
+  // The cluster figures (npm run bench:cluster) keep their block between runs of this bench.
+  const resultsUrl = new URL(`./RESULTS${suffix}.md`, import.meta.url);
+  const previous = existsSync(resultsUrl) ? readFileSync(resultsUrl, "utf8") : "";
+  const cluster = previous.match(/<!-- cluster:start -->[\s\S]*<!-- cluster:end -->\n?/)?.[0] ?? "";
   writeFileSync(
-    new URL(`./RESULTS${suffix}.md`, import.meta.url),
-    `# Benchmark results${args.as ? ` (${args.as})` : ""}\n\n${text}\n`,
+    resultsUrl,
+    `# Benchmark results${args.as ? ` (${args.as})` : ""}\n\n${text}\n${cluster ? `\n${cluster}` : ""}`,
   );
   writeFileSync(
     jsonUrl,
