@@ -192,6 +192,40 @@ describe.skipIf(!haveRedis).each(engines)("breakerbox/redis on the %s engine", (
     expect(breaker.state).toBe("half-open");
   }, 30_000);
 
+  it("manual states for the whole cluster: forceOpen, isolate, forceClose", async () => {
+    const [a, b] = instances(2, { trip: { consecutiveFailures: 5 } });
+    const seen = (state: string) =>
+      until(() => {
+        touch(b.box.get("m"));
+        return b.box.get("m").state === state;
+      });
+    touch(b.box.get("m"));
+    a.handle.forceOpen("m");
+    expect(a.box.get("m").state).toBe("forced-open"); // here at once
+    expect(await seen("forced-open")).toBe(true);
+    a.handle.forceClose("m");
+    expect(await seen("closed")).toBe(true);
+    b.handle.isolate("m");
+    expect(
+      await until(() => {
+        touch(a.box.get("m"));
+        return a.box.get("m").state === "isolated";
+      }),
+    ).toBe(true);
+    b.handle.forceClose("m");
+    expect(
+      await until(() => {
+        touch(a.box.get("m"));
+        return a.box.get("m").state === "closed";
+      }),
+    ).toBe(true);
+    expect(() => a.handle.forceOpen(`adaptive-key-${engine}`)).not.toThrow(); // three-state box default
+    const adaptiveBox = new BreakerBox({ engine });
+    const alone = joinCluster(adaptiveBox, { redis: client(), name: "adaptive-manual" });
+    handles.push(alone);
+    expect(() => alone.forceOpen("x")).toThrow(/forceOpen\(\) needs a three-state breaker/);
+  });
+
   it("says what is wrong with its options", () => {
     const box = new BreakerBox({ engine });
     expect(() => joinCluster(box, { redis: {} as never, name: "x" })).toThrow(

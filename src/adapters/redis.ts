@@ -61,11 +61,23 @@ export interface ClusterStats {
 
 export type ClusterEvent = "cluster-down" | "cluster-up";
 
+/** A manual state set for the whole cluster. */
+type ManualState = "open" | "isolated" | "closed";
+
 /** A box's membership of a cluster. */
 export interface ClusterHandle {
   /** This instance's id in the cluster (the holder of its probe leases). */
   readonly id: string;
   readonly stats: Readonly<ClusterStats>;
+  /**
+   * Cluster-wide manual states of a three-state breaker: applied here at once, and by every other
+   * instance at its next sync of the key (until `forceClose`; kept by Redis for a day).
+   * `forceOpen` rejects every call, `isolate` too (as `breaker.isolate()`), `forceClose` closes
+   * the breaker everywhere and ends both.
+   */
+  forceOpen(key: string): void;
+  isolate(key: string): void;
+  forceClose(key: string): void;
   /** Listens for `cluster-down` and `cluster-up`; returns the function that stops listening. */
   on(event: ClusterEvent, listener: (error?: unknown) => void): () => void;
   /** Sends what is pending, then leaves: no more syncs. The client stays open. */
@@ -73,15 +85,17 @@ export interface ClusterHandle {
 }
 
 /** Fields per key in a sync's arguments, and in its reply. */
-const ARGS_PER_KEY = 6;
-const REPLY_PER_KEY = 6;
+const ARGS_PER_KEY = 7;
+const REPLY_PER_KEY = 7;
 const BUCKET_MS = 1000;
 
 // ARGV: base, bucketMs, instance, n, then per key: hash, successes, failures, openMs (publish
 // "open for that long"; 0: nothing), leaseMs (ask the probe lease for that long; 0: no), closed
-// ("1": the breaker closed: the open time and the lease go). Replies: server now, bucket, then
+// ("1": the breaker closed: the open time and the lease go), manual ("open", "isolated" or
+// "closed": a manual state for the whole cluster; "": none). Replies: server now, bucket, then
 // per key: successes and failures of this bucket and the previous one (the cluster's), the open
-// time left (ms, 0: not open) and whether this instance holds the lease.
+// time left (ms, 0: not open), whether this instance holds the lease, and the cluster's manual
+// state as "<sequence>:<state>" ("": none).
 const SCRIPT = `
 local base = ARGV[1]
 local bucketMs = tonumber(ARGV[2])
@@ -105,6 +119,12 @@ for i = 0, n - 1 do
   local c = redis.call('HMGET', current, 's', 'f')
   local p = redis.call('HMGET', key .. ':b:' .. (bucket - 1), 's', 'f')
   if ARGV[at + 5] == '1' then redis.call('DEL', key .. ':o', key .. ':l') end
+  local manual = ARGV[at + 6]
+  if manual ~= '' then
+    local value = redis.call('INCR', key .. ':ms') .. ':' .. manual
+    redis.call('PEXPIRE', key .. ':ms', 86400000)
+    redis.call('SET', key .. ':m', value, 'PX', manual == 'closed' and 600000 or 86400000)
+  end
   if openMs > 0 then
     local untilMs = now + openMs
     local old = tonumber(redis.call('GET', key .. ':o') or '0') or 0
@@ -122,6 +142,7 @@ for i = 0, n - 1 do
   out[#out + 1] = tonumber(p[2] or '0') or 0
   out[#out + 1] = math.max(0, open - now)
   out[#out + 1] = lease
+  out[#out + 1] = redis.call('GET', key .. ':m') or ''
 end
 return out
 `;
@@ -151,6 +172,9 @@ export function joinCluster(box: BreakerBox, options: ClusterOptions): ClusterHa
   const closed = new Set<string>(); // closed here after probing since the last sync: to clear
   const openHere = new Set<string>(); // open here now: synced every time, for the probe lease
   const activity = new Map<string, number>(); // each key's calls and rejections when last synced
+  const manual = new Map<string, ManualState>(); // manual states set here, to publish
+  const applied = new Map<string, number>(); // per key, the sequence of the manual state applied
+  const isolations = new Map<string, { release(): void }>(); // cluster isolations held here
   const listeners = new Map<ClusterEvent, Set<(error?: unknown) => void>>();
   const stats: ClusterStats = {
     up: true,
@@ -211,6 +235,8 @@ export function joinCluster(box: BreakerBox, options: ClusterOptions): ClusterHa
       breaker: Breaker;
       /** Whether this sync asked for the probe lease. */
       asked: boolean;
+      /** The manual state this sync sets for the cluster ("": none). */
+      setting: string;
     }[] = [];
     const args: (string | number)[] = [base, BUCKET_MS, id, 0];
     const moved = new Map<string, [successes: number, failures: number, activity: number]>();
@@ -218,7 +244,7 @@ export function joinCluster(box: BreakerBox, options: ClusterOptions): ClusterHa
       const now = t.successes + t.failures + t.exclusions + t.rejections;
       if (now !== (activity.get(key) ?? 0)) moved.set(key, [t.successes, t.failures, now]);
     });
-    for (const key of [...opened, ...closed, ...openHere])
+    for (const key of [...opened, ...closed, ...openHere, ...manual.keys()])
       if (!moved.has(key)) moved.set(key, [-1, -1, -1]);
     for (const [key, [successes, failures, now]] of moved) {
       if (batch.length >= o.maxKeysPerSync) break;
@@ -241,8 +267,9 @@ export function joinCluster(box: BreakerBox, options: ClusterOptions): ClusterHa
       const left = shown === "open" ? (breaker.retryAfterMs ?? 0) : 0;
       const publish = opened.has(key) && left > 0 ? Math.ceil(left) : 0;
       const lease = shown === "open" && left <= 2 * o.syncMs ? o.probeLeaseMs : 0;
-      args.push(state.hash, ds, df, publish, lease, closed.has(key) ? "1" : "0");
-      batch.push({ key, state, ds, df, activity: now, breaker, asked: lease > 0 });
+      const setting = manual.get(key) ?? "";
+      args.push(state.hash, ds, df, publish, lease, closed.has(key) ? "1" : "0", setting);
+      batch.push({ key, state, ds, df, activity: now, breaker, asked: lease > 0, setting });
     }
     if (batch.length === 0) return;
     args[3] = batch.length;
@@ -265,6 +292,7 @@ export function joinCluster(box: BreakerBox, options: ClusterOptions): ClusterHa
     for (const item of batch) {
       opened.delete(item.key);
       closed.delete(item.key);
+      if (item.setting !== "" && manual.get(item.key) === item.setting) manual.delete(item.key);
       if (item.activity >= 0) activity.set(item.key, item.activity);
     }
     const values = reply as number[];
@@ -297,6 +325,12 @@ export function joinCluster(box: BreakerBox, options: ClusterOptions): ClusterHa
       if (!box.has(batch[i].key)) continue;
       if (successes !== 0 || failures !== 0) breaker.merge(successes, failures);
       if (breaker.policy !== "three-state") continue;
+      const [sequence, setting] = String(values[at + 6] ?? "").split(":");
+      if (setting !== undefined && Number(sequence) > (applied.get(batch[i].key) ?? 0)) {
+        applied.set(batch[i].key, Number(sequence));
+        // A state set here was applied when it was set.
+        if (setting !== batch[i].setting) apply(batch[i].key, breaker, setting as ManualState);
+      }
       const openLeft = Number(values[at + 4]);
       const leased = Number(values[at + 5]) === 1;
       const now = breaker.state;
@@ -318,9 +352,36 @@ export function joinCluster(box: BreakerBox, options: ClusterOptions): ClusterHa
     }
   }
 
+  /** Puts `breaker` in a manual state the cluster asked for. */
+  function apply(key: string, breaker: Breaker, setting: ManualState): void {
+    if (setting === "open") breaker.forceOpen();
+    else if (setting === "isolated") {
+      if (!isolations.has(key)) isolations.set(key, breaker.isolate());
+    } else {
+      isolations.get(key)?.release();
+      isolations.delete(key);
+      breaker.forceClose();
+    }
+  }
+
+  /** A manual state for the whole cluster: applied here now, on the others at their next sync. */
+  function setManual(key: string, setting: ManualState): void {
+    if (typeof key !== "string") throw new TypeError(`key must be a string, got ${typeof key}`);
+    const breaker = box.get(key);
+    if (breaker.policy !== "three-state")
+      throw new TypeError(
+        `${setting === "open" ? "forceOpen" : setting === "isolated" ? "isolate" : "forceClose"}() needs a three-state breaker; ${JSON.stringify(key)} is adaptive`,
+      );
+    apply(key, breaker, setting);
+    manual.set(key, setting);
+  }
+
   return {
     id,
     stats,
+    forceOpen: (key) => setManual(key, "open"),
+    isolate: (key) => setManual(key, "isolated"),
+    forceClose: (key) => setManual(key, "closed"),
     on(event, listener) {
       if (event !== "cluster-down" && event !== "cluster-up")
         throw new TypeError(`event must be 'cluster-down' or 'cluster-up', got ${String(event)}`);
