@@ -4,6 +4,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { simulateCluster } from "./cluster.js";
 import { POLICIES, SCENARIOS } from "./scenarios.js";
 import { type Summary, simulate, summarize } from "./simulator.js";
 import { chart } from "./svg.js";
@@ -28,9 +29,10 @@ if (values.engine !== "wasm" && values.engine !== "js") {
 }
 const engine: "wasm" | "js" = values.engine;
 const only = values.only;
-if (only !== "" && !SCENARIOS.some((s) => s.name === only)) {
+const CLUSTER = "cluster-outage";
+if (only !== "" && only !== CLUSTER && !SCENARIOS.some((s) => s.name === only)) {
   throw new RangeError(
-    `--only must name a scenario (${SCENARIOS.map((s) => s.name).join(", ")}), got ${only}`,
+    `--only must name a scenario (${[...SCENARIOS.map((s) => s.name), CLUSTER].join(", ")}), got ${only}`,
   );
 }
 mkdirSync(out, { recursive: true });
@@ -57,6 +59,43 @@ for (const scenario of SCENARIOS.filter((s) => only === "" || s.name === only)) 
     );
   }
   const file = join(out, `${scenario.name}.svg`);
+  writeFileSync(file, chart(scenario, runs));
+  console.log(`\nchart: ${file}\n`);
+}
+
+// A gateway of 10 instances in the hard outage, alone and joined (breakerbox/redis's protocol).
+if (only === "" || only === CLUSTER) {
+  const outage = SCENARIOS.find((s) => s.name === "hard-outage")!;
+  const scenario = {
+    ...outage,
+    name: CLUSTER,
+    title: "Hard outage, 10 gateway instances",
+    description: `${outage.description} Ten instances share the load; each has a three-state breaker (20 consecutive failures, open 5 s), alone or joined.`,
+  };
+  const options = {
+    engine,
+    trip: { consecutiveFailures: 20 },
+    openMs: 5000,
+  } as const;
+  const runs = [
+    simulateCluster(scenario, options, 10, false, seed),
+    simulateCluster(scenario, options, 10, true, seed, 100),
+  ];
+  console.log(`## ${scenario.title} — ${scenario.description}\n`);
+  console.log(
+    "| gateway | backend calls/s in the fault (after 2 s) | backend calls in the first second of the fault | time to recover |",
+  );
+  console.log("|---|---|---|---|");
+  for (const run of runs) {
+    const summary = summarize(scenario, run);
+    const first = run.bins
+      .slice(20_000 / run.binMs, 21_000 / run.binMs)
+      .reduce((n, b) => n + b.passed, 0);
+    console.log(
+      `| ${run.policy} | ${fmt(summary.backendDuringFault)} | ${first} | ${Number.isFinite(summary.recoveryMs) ? `${fmt(summary.recoveryMs / 1000, 2)} s` : "never"} |`,
+    );
+  }
+  const file = join(out, `${CLUSTER}.svg`);
   writeFileSync(file, chart(scenario, runs));
   console.log(`\nchart: ${file}\n`);
 }

@@ -1,5 +1,6 @@
 // The overload simulation: deterministic, faithful to its scenarios, and what the demo claims.
 import { describe, expect, it } from "vitest";
+import { simulateCluster } from "../sim/cluster.js";
 import { POLICIES, SCENARIOS } from "../sim/scenarios.js";
 import { simulate, summarize } from "../sim/simulator.js";
 import { chart } from "../sim/svg.js";
@@ -62,6 +63,21 @@ describe("simulator", () => {
     expect(
       fault.reduce((n, b) => n + b.dropped, 0) / fault.reduce((n, b) => n + b.offered, 0),
     ).toBeLessThanOrEqual(0.01);
+  });
+
+  it("a cluster of 10 instances: joined, the outage costs fewer calls and one probe per open period", () => {
+    const options = { trip: { consecutiveFailures: 20 }, openMs: 5000 } as const;
+    const outage = scenario("hard-outage");
+    const alone = simulateCluster(outage, options, 10, false, 7);
+    const joined = simulateCluster(outage, options, 10, true, 7);
+    expect(simulateCluster(outage, options, 10, true, 7)).toEqual(joined); // replays exactly
+    const inFault = (run: typeof alone) => total(run.bins.slice(22_000 / 250, 80_000 / 250));
+    const firstSecond = (run: typeof alone) => total(run.bins.slice(80, 84));
+    expect(firstSecond(joined)).toBeLessThan(firstSecond(alone) / 3);
+    // 58 s of outage, open 5 s: alone, each of the 10 instances probes every period; joined, one.
+    expect(inFault(alone)).toBeGreaterThanOrEqual(100);
+    expect(inFault(joined)).toBeLessThanOrEqual(14);
+    expect(summarize(outage, joined).recoveryMs).toBeLessThan(5000);
   });
 
   it("draws a chart that is well-formed SVG with a panel per policy", () => {
