@@ -224,6 +224,42 @@ out(
   `| joinCluster (tryAcquire + accept) | 0 | ${us(pct(local.times, 0.5))} | ${us(pct(local.times, 0.99))} |`,
 );
 out();
+// ── 5. The hot path of a joined box beside the same box alone ──────────────────────────────────
+async function hotPath() {
+  const make = (joinedToo) => {
+    const box = new BreakerBox({ engine: "wasm" });
+    const handle = joinedToo
+      ? joinCluster(box, { redis: client(), name: "hot", syncMs: 100 })
+      : undefined;
+    return { breaker: box.get("upstream"), handle };
+  };
+  const subjects = { alone: make(false), joined: make(true) };
+  const samples = { alone: [], joined: [] };
+  const calls = quick ? 200_000 : 2_000_000;
+  for (let round = 0; round < (quick ? 3 : 9); round++) {
+    for (const name of round % 2 ? ["alone", "joined"] : ["joined", "alone"]) {
+      const { breaker } = subjects[name];
+      const started = performance.now();
+      for (let i = 0; i < calls; i++) breaker.accept(breaker.tryAcquire());
+      samples[name].push(((performance.now() - started) * 1e6) / calls);
+      await sleep(20); // lets the joined box's syncs run between rounds, as they would
+    }
+  }
+  await subjects.joined.handle.close();
+  const median = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1];
+  return { alone: median(samples.alone), joined: median(samples.joined) };
+}
+const hot = await hotPath();
+out(
+  "### 5. The hot path: tryAcquire + accept in a joined box and in the same box alone (interleaved rounds, medians)",
+);
+out();
+out("| alone | joined | joined / alone (goal ≤ 1.2×) |");
+out("|---|---|---|");
+out(
+  `| ${hot.alone.toFixed(1)} ns | ${hot.joined.toFixed(1)} ns | ${(hot.joined / hot.alone).toFixed(2)}× |`,
+);
+out();
 out("Reproduce: `npm run bench:cluster` (writes this block).");
 out("<!-- cluster:end -->");
 
