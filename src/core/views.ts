@@ -205,3 +205,39 @@ export function readStats(records: Float64Array, index: number, adaptive: boolea
     changedAt: adaptive ? undefined : records[at + STATS_CHANGED_AT / 8],
   };
 }
+
+/** The figures of a stats record a live view compares: state, requests … changedAt. */
+const WATCHED_FIELDS = [
+  STATS_STATE,
+  STATS_REQUESTS,
+  STATS_SUCCESSES,
+  STATS_FAILURES,
+  STATS_DROPS,
+  STATS_SLOW,
+  STATS_DROP_RATIO,
+  STATS_CHANGED_AT,
+].map((offset) => offset / 8);
+/** How many numbers takeChangedStats keeps per breaker. */
+export const WATCHED_STATS = WATCHED_FIELDS.length;
+
+/**
+ * Whether record `index` of a sweep's chunk differs from the figures kept in `last` at `at`
+ * (WATCHED_STATS numbers); if so, `last` takes the record's.
+ */
+export function takeChangedStats(
+  records: Float64Array,
+  index: number,
+  last: Float64Array,
+  at: number,
+): boolean {
+  const base = (index * STATS_RECORD_SIZE) / 8;
+  let changed = false;
+  for (let f = 0; f < WATCHED_STATS; f++) {
+    const value = records[base + WATCHED_FIELDS[f]];
+    if (!Object.is(value, last[at + f])) {
+      last[at + f] = value;
+      changed = true;
+    }
+  }
+  return changed;
+}

@@ -3,7 +3,7 @@
 // thread and a box shared by threads (./shared-box.ts), which differ only in those parts.
 
 import type { EngineName, SlotStats } from "../core/types.js";
-import { statsSlot } from "../core/views.js";
+import { statsSlot, takeChangedStats, WATCHED_STATS } from "../core/views.js";
 import { createLocalStore } from "../store/local-space.js";
 import { statsAt, sweepStats } from "../store/slot-io.js";
 import { MAX_BYTES } from "../store/store.js";
@@ -282,6 +282,69 @@ export class BreakerBox {
   }
 
   /**
+   * A cursor over the box's stats for live views (breakerbox/dashboard): each `poll(visit)` is
+   * one sweep of the core, and visits only the breakers whose figures (state, counts, drop ratio,
+   * last change) moved since the cursor's previous poll; the first poll visits every breaker.
+   * Comparing is done on the sweep's numbers, so an unchanged breaker costs no object. Returns
+   * how many breakers the sweep saw.
+   */
+  watchStats(): {
+    poll(visit: (key: string, stats: Omit<KeyedStats, "key">) => void): number;
+  } {
+    // Each breaker's last figures, at its ordinal (a shared box: at a place by key), with the
+    // tenancy they belonged to: a deleted breaker's place goes to the next with its ordinal.
+    const places = new Map<string, number>();
+    let last = new Float64Array(1024 * WATCHED_STATS);
+    let tenancy = new Uint32Array(1024);
+    return {
+      poll: (visit) => {
+        const bySlot = this.#keys.bySlot();
+        const context = this.#context;
+        const store = context.store;
+        let swept = 0;
+        sweepStats(store, (records, count) => {
+          swept += count;
+          for (let i = 0; i < count; i++) {
+            const entry = bySlot.get(statsSlot(records, i));
+            if (entry === undefined) continue;
+            let place: number;
+            if (typeof entry === "number") place = entry;
+            else {
+              place = places.get(entry) ?? places.size;
+              if (place === places.size) places.set(entry, place);
+            }
+            if ((place + 1) * WATCHED_STATS > last.length) {
+              const size = Math.max(last.length * 2, (place + 1) * WATCHED_STATS * 2);
+              const grown = new Float64Array(size).fill(Number.NaN);
+              grown.set(last);
+              last = grown;
+              const grownTenancy = new Uint32Array(size / WATCHED_STATS);
+              grownTenancy.set(tenancy);
+              tenancy = grownTenancy;
+            }
+            const tenant = typeof entry === "number" ? context.tenancy[entry] + 1 : 1;
+            if (tenancy[place] !== tenant) {
+              tenancy[place] = tenant;
+              last.fill(Number.NaN, place * WATCHED_STATS, (place + 1) * WATCHED_STATS);
+            }
+            if (!takeChangedStats(records, i, last, place * WATCHED_STATS)) continue;
+            const ordinal = typeof entry === "number" ? entry : this.#ordinals.get(entry);
+            const key = typeof entry === "number" ? (context.keys[entry] as string) : entry;
+            const extra = ordinal === undefined ? undefined : context.extras.get(ordinal);
+            const stats = statsAt(store, records, i) as Omit<KeyedStats, "key">;
+            stats.reasons = extra?.recentReasons() ?? [];
+            const totals = context.totals;
+            if (totals !== undefined && ordinal !== undefined)
+              stats.totals = totalsAt(totals, ordinal);
+            visit(key, stats);
+          }
+        });
+        return swept;
+      },
+    };
+  }
+
+  /**
    * `visit(key, totals)` for each breaker of the box that this thread knows, with its lifetime
    * totals (`countTotals()` first; before, nothing is visited). No sweep of the core: a walk of
    * the box's own table, cheap enough to run every 100 ms over 100,000 breakers (breakerbox/redis
@@ -354,3 +417,4 @@ export class BreakerBox {
     };
   }
 }
+
