@@ -9,6 +9,7 @@ export default defineConfig({
     prometheus: "src/adapters/prometheus.ts",
     otel: "src/adapters/otel.ts",
     redis: "src/adapters/redis.ts",
+    dashboard: "src/adapters/dashboard.ts",
   },
   format: ["esm", "cjs"],
   dts: true,

@@ -102,6 +102,7 @@ describe("package", () => {
       "./prometheus",
       "./otel",
       "./redis",
+      "./dashboard",
       "./package.json",
     ]);
   }, 60_000);
