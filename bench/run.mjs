@@ -317,6 +317,19 @@ const inFlight = {};
   );
   out();
 }
+const dashboardMs = {};
+{
+  const count = quick ? 10_000 : 100_000;
+  for (const engine of ["wasm", "js"]) {
+    dashboardMs[engine] = w.dashboardUpdate(engine, count);
+    gc();
+  }
+  out(
+    `A dashboard update (breakerbox/dashboard: one box.watchStats() poll, the changed rows as JSON) over ${count.toLocaleString("en")} breakers, 100 of them changed: ` +
+      `${dashboardMs.wasm.toFixed(1)} ms (wasm) / ${dashboardMs.js.toFixed(1)} ms (js), median of 7 (goal ≤ 10 ms at 100,000).`,
+  );
+  out();
+}
 const sweeps = {};
 {
   const count = quick ? 20_000 : 1_000_000;

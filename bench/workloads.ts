@@ -380,6 +380,31 @@ export async function inFlight(
   return { idleCpu, heapBytes };
 }
 
+/**
+ * A dashboard update over `count` breakers: what breakerbox/dashboard does once per interval per
+ * box (one `watchStats()` poll: a core sweep, the changed breakers' rows, their JSON), with
+ * `changed` breakers moved since the last. Median of 7, ms.
+ */
+export function dashboardUpdate(engine: EngineName, count: number, changed = 100): number {
+  const box = new BreakerBox({ engine });
+  for (let i = 0; i < count; i++) box.get(`upstream-${i}`);
+  const watch = box.watchStats();
+  watch.poll(() => {});
+  const times: number[] = [];
+  for (let round = 0; round < 7; round++) {
+    for (let i = 0; i < changed; i++) {
+      const breaker = box.get(`upstream-${(i * 7919 + round) % count}`);
+      breaker.reject(breaker.tryAcquire());
+    }
+    const started = performance.now();
+    const rows: unknown[] = [];
+    watch.poll((key, s) => rows.push([key, s.state, s.requests, s.failures, s.dropRatio]));
+    JSON.stringify(rows);
+    times.push(performance.now() - started);
+  }
+  return times.sort((a, b) => a - b)[3];
+}
+
 /** The policies whose creation cost and size are measured. */
 export const POLICIES = {
   "adaptive, 40 buckets": {},

@@ -284,3 +284,44 @@ describe.each(engines)(
     });
   },
 );
+
+describe.each(engines)("watchStats() on the %s engine", (engine) => {
+  it("visits every breaker first, then only those whose figures moved; deleted and re-made ones too", () => {
+    let now = 0;
+    const box = new BreakerBox({ engine, now: () => now });
+    for (let i = 0; i < 5000; i++) box.get(`k${i}`);
+    const watch = box.watchStats();
+    const seen = () => {
+      const keys: string[] = [];
+      watch.poll((key) => keys.push(key));
+      return keys;
+    };
+    expect(seen()).toHaveLength(5000);
+    expect(seen()).toEqual([]);
+    box.get("k7").reject(box.get("k7").tryAcquire());
+    box.get("k4999").accept(box.get("k4999").tryAcquire());
+    expect(seen().sort()).toEqual(["k4999", "k7"]);
+    box.delete("k10");
+    box.get("fresh"); // takes k10's slot
+    expect(seen()).toEqual(["fresh"]);
+    now += 20_000; // the windows move: the two busy breakers' figures fall to nothing
+    expect(seen().sort()).toEqual(["k4999", "k7"]);
+    const other = box.watchStats(); // cursors are independent
+    let count = 0;
+    expect(other.poll(() => count++)).toBe(5000);
+    expect(count).toBe(5000);
+  });
+
+  it("works on a shared box", () => {
+    const box = new SharedBreakerBox({ engine, maxKeys: 64 });
+    for (let i = 0; i < 10; i++) box.get(`s${i}`);
+    const watch = box.watchStats();
+    let count = 0;
+    watch.poll(() => count++);
+    expect(count).toBe(10);
+    box.get("s3").reject(box.get("s3").tryAcquire());
+    const keys: string[] = [];
+    watch.poll((key) => keys.push(key));
+    expect(keys).toEqual(["s3"]);
+  });
+});
