@@ -7,6 +7,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
+import { Hono } from "hono";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dashboard } from "../src/adapters/dashboard.js";
@@ -111,6 +112,16 @@ describe.skipIf(!present)("the dashboard in Chromium", () => {
     expect(orders.state).toBe("open");
     expect(requests.every((url) => url.startsWith(base))).toBe(true); // nothing from elsewhere
     expect(errors.join("\n")).toBe(""); // no CSP violation, no script error
+    // Express: app.use(board.node) serves the dashboard's paths and passes the others on.
+    const express = (await import("express")).default;
+    const app = express();
+    app.use(board.node);
+    app.get("/other", (_req, res) => {
+      res.send("the gateway's own route");
+    });
+    const viaExpress = await listen(createServer(app));
+    expect((await fetch(`${viaExpress}/breakers/app.js`)).status).toBe(200);
+    expect(await (await fetch(`${viaExpress}/other`)).text()).toBe("the gateway's own route");
     const headers = await (await fetch(`${base}/breakers`)).headers;
     expect(headers.get("content-security-policy")).toContain(
       "default-src 'none'; script-src 'self'",
@@ -119,12 +130,15 @@ describe.skipIf(!present)("the dashboard in Chromium", () => {
     board.close();
   });
 
-  it("fetch handler (Hono's server): actions with authorization and a CSRF token, refused without", async () => {
+  it("fetch handler under Hono: actions with authorization and a CSRF token, refused without", async () => {
     const box = new BreakerBox({ policy: "three-state" });
     box.get("api").accept(box.get("api").tryAcquire());
     let allow = true;
     const board = dashboard({ edge: box }, { intervalMs: 200, authorize: () => allow });
-    const server = serve({ fetch: board.fetch, port: 0, hostname: "127.0.0.1" }) as Server;
+    const app = new Hono(); // mounted as the README shows
+    app.all("/breakers/*", (c) => board.fetch(c.req.raw));
+    app.get("/", (c) => c.text("the gateway's own route"));
+    const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }) as Server;
     await new Promise((resolve) => server.once("listening", resolve));
     servers.push(server);
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
