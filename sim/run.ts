@@ -1,10 +1,12 @@
 // npm run demo: every scenario with every policy, a table per scenario, an SVG chart per scenario.
 //   node sim/demo.mjs [--out DIR] [--seed N] [--engine wasm|js] [--only NAME]
+//   node sim/demo.mjs --live [--port N] [--speed X]: the scenarios live on breakerbox/dashboard
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { simulateCluster } from "./cluster.js";
+import { startLive } from "./live.js";
 import { POLICIES, SCENARIOS } from "./scenarios.js";
 import { type Summary, simulate, summarize } from "./simulator.js";
 import { chart } from "./svg.js";
@@ -16,6 +18,9 @@ const { values } = parseArgs({
     seed: { type: "string", default: "7" },
     engine: { type: "string", default: "wasm" },
     only: { type: "string", default: "" },
+    live: { type: "boolean", default: false },
+    port: { type: "string", default: "8080" },
+    speed: { type: "string", default: "1" },
   },
   strict: true,
 });
@@ -34,6 +39,18 @@ if (only !== "" && only !== CLUSTER && !SCENARIOS.some((s) => s.name === only)) 
   throw new RangeError(
     `--only must name a scenario (${[...SCENARIOS.map((s) => s.name), CLUSTER].join(", ")}), got ${only}`,
   );
+}
+if (values.live) {
+  // The scenarios in real time on breakerbox/dashboard (sim/live.ts), until interrupted.
+  const port = Number(values.port);
+  const speed = Number(values.speed);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new RangeError(`--port must be an integer in [0, 65535], got ${values.port}`);
+  if (!(speed > 0 && speed <= 100))
+    throw new RangeError(`--speed must be a number in (0, 100], got ${values.speed}`);
+  const live = await startLive({ port, speed, seed, engine });
+  console.log(`breakerbox demo, live: open ${live.url} (Ctrl-C stops it)`);
+  await new Promise(() => {}); // the server runs until the process is stopped
 }
 mkdirSync(out, { recursive: true });
 

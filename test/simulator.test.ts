@@ -1,6 +1,7 @@
 // The overload simulation: deterministic, faithful to its scenarios, and what the demo claims.
 import { describe, expect, it } from "vitest";
 import { simulateCluster } from "../sim/cluster.js";
+import { startLive } from "../sim/live.js";
 import { POLICIES, SCENARIOS } from "../sim/scenarios.js";
 import { simulate, summarize } from "../sim/simulator.js";
 import { chart } from "../sim/svg.js";
@@ -90,5 +91,31 @@ describe("simulator", () => {
     expect(svg.trim().endsWith("</svg>")).toBe(true);
     for (const p of POLICIES) expect(svg).toContain(`>${p.name}</text>`);
     expect(svg).not.toMatch(/NaN|undefined/);
+  });
+});
+
+describe("the live demo (npm run demo -- --live)", () => {
+  it("serves the scenarios on the dashboard as they run: the hard outage opens its breakers", async () => {
+    const live = await startLive({ port: 0, speed: 50, seed: 7, engine: "wasm" });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1000)); // ~50 s of the scenarios
+      const response = await fetch(live.url.replace("/breakers", "/breakers/events"));
+      const reader = response.body!.getReader();
+      let text = "";
+      while (!text.includes("\n\n")) text += new TextDecoder().decode((await reader.read()).value);
+      await reader.cancel();
+      const hello = JSON.parse(text.slice(text.indexOf("data: ") + 6, text.indexOf("\n\n")));
+      expect(hello.boxes).toEqual(SCENARIOS.map((s) => s.name));
+      const outage = hello.rows.filter((row: unknown[]) => row[0] === "hard-outage");
+      expect(outage.map((row: unknown[]) => row[1]).sort()).toEqual(
+        POLICIES.filter((p) => p.options !== null)
+          .map((p) => p.name)
+          .sort(),
+      );
+      expect(outage.some((row: unknown[]) => row[2] === "open")).toBe(true);
+      expect((await fetch(live.url)).headers.get("content-security-policy")).toContain("'self'");
+    } finally {
+      await live.close();
+    }
   });
 });
