@@ -191,6 +191,14 @@ describe.skipIf(!present)("the dashboard in Chromium", () => {
       "upstream-77777",
     );
     expect(await page.locator(".row").count()).toBeLessThan(100);
+    // How long the first screen took (printed, not asserted: tests do not pass or fail on a timer).
+    await page.waitForFunction(
+      () => performance.getEntriesByName("breakerbox:first-rows").length > 0,
+    );
+    const firstScreenMs = await page.evaluate(
+      () => performance.getEntriesByName("breakerbox:first-rows")[0].startTime,
+    );
+    console.log(`dashboard: first screen of 100,000 breakers after ${firstScreenMs.toFixed(0)} ms`);
     expect(await page.locator("#totals").textContent()).toContain("100000 breakers");
     expect(errors.join("\n")).toBe("");
     await page.close();

@@ -74,7 +74,7 @@ export const APP_JS = `"use strict";
   const base = meta("base"), token = meta("csrf"), writable = meta("writable") === "1";
   const ROW = 30, HISTORY = 60;
   const rows = new Map();
-  let order = [], dirty = true, scheduled = false;
+  let order = [], dirty = true, scheduled = false, marked = false;
   const list = document.getElementById("list"), spacer = document.getElementById("spacer");
   const search = document.getElementById("search"), totals = document.getElementById("totals");
   const feed = document.getElementById("feed");
@@ -156,6 +156,10 @@ export const APP_JS = `"use strict";
       totals.textContent = [...byBox].map(([b, t]) => b + ": " + t.n + " breakers, " + t.open + " open, " + t.shedding + " shedding").join(" · ") + (q ? " · " + order.length + " shown" : "");
       spacer.style.height = order.length * ROW + "px";
       dirty = false;
+    }
+    if (!marked && order.length > 0) {
+      marked = true;
+      requestAnimationFrame(() => performance.mark("breakerbox:first-rows"));
     }
     const first = Math.floor(list.scrollTop / ROW);
     const count = Math.ceil(list.clientHeight / ROW) + 2;
