@@ -72,7 +72,7 @@ export const APP_JS = `"use strict";
 (() => {
   const meta = (name) => document.querySelector('meta[name="' + name + '"]').content;
   const base = meta("base"), token = meta("csrf"), writable = meta("writable") === "1";
-  const ROW = 30, HISTORY = 60;
+  const ROW = 30, HISTORY = 120, SPAN = 5 * 60 * 1000;
   const rows = new Map();
   let order = [], dirty = true, scheduled = false, marked = false;
   const list = document.getElementById("list"), spacer = document.getElementById("spacer");
@@ -99,20 +99,31 @@ export const APP_JS = `"use strict";
       rows.set(id, r);
     } else if (!quiet && r.state !== state) note(box + " / " + key + ": " + r.state + " → " + state);
     Object.assign(r, { state, requests, successes, failures, drops, ratio, changedAt, reasons });
-    r.history.push([requests, failures, drops]);
-    if (r.history.length > HISTORY) r.history.shift();
+    r.history.push([Date.now(), requests, failures, drops]);
+    while (r.history.length > HISTORY || (r.history.length > 1 && r.history[1][0] < Date.now() - SPAN)) r.history.shift();
   }
 
+  // The last SPAN ms on a time axis: a figure holds its value until it changes, so only changes
+  // are kept (a breaker that does not move costs nothing), and the line runs on to now.
   function spark(history) {
     const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
     svg.setAttribute("class", "spark");
     svg.setAttribute("viewBox", "0 0 60 22");
     svg.setAttribute("aria-hidden", "true");
-    const max = Math.max(1, ...history.map((h) => h[0]));
+    const now = Date.now(), from = now - SPAN;
+    const max = Math.max(1, ...history.map((h) => h[1]));
+    const x = (t) => (Math.max(0, t - from) / SPAN * 60).toFixed(1);
     ["r", "f", "d"].forEach((cls, k) => {
+      const points = [];
+      history.forEach((h, i) => {
+        const y = (21 - (h[k + 1] / max) * 20).toFixed(1);
+        points.push(x(h[0]) + "," + y);
+        const end = i + 1 < history.length ? history[i + 1][0] : now;
+        points.push(x(end) + "," + y);
+      });
       const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
       line.setAttribute("class", cls);
-      line.setAttribute("points", history.map((h, i) => i + "," + (21 - (h[k] / max) * 20).toFixed(1)).join(" "));
+      line.setAttribute("points", points.join(" "));
       svg.append(line);
     });
     return svg;
