@@ -267,16 +267,7 @@ export class BreakerBox {
       for (let i = 0; i < count; i++) {
         const entry = bySlot.get(statsSlot(records, i));
         if (entry === undefined) continue; // made since the key map was built
-        // A local box maps a slot to its ordinal, a shared box to its key (this thread may have
-        // met it or not).
-        const ordinal = typeof entry === "number" ? entry : this.#ordinals.get(entry);
-        const key = typeof entry === "number" ? (context.keys[entry] as string) : entry;
-        const extra = ordinal === undefined ? undefined : context.extras.get(ordinal);
-        const stats = statsAt(store, records, i) as Omit<KeyedStats, "key">;
-        stats.reasons = extra?.recentReasons() ?? [];
-        const totals = context.totals;
-        if (totals !== undefined && ordinal !== undefined) stats.totals = totalsAt(totals, ordinal);
-        visit(key, stats);
+        this.#visitStats(entry, records, i, visit);
       }
     });
   }
@@ -336,16 +327,7 @@ export class BreakerBox {
             }
             if (!takeChangedStats(records, i, last, place * WATCHED_STATS)) continue;
             entry ??= bySlot.get(slot);
-            if (entry === undefined) continue;
-            const ordinal = typeof entry === "number" ? entry : this.#ordinals.get(entry);
-            const key = typeof entry === "number" ? (context.keys[entry] as string) : entry;
-            const extra = ordinal === undefined ? undefined : context.extras.get(ordinal);
-            const stats = statsAt(store, records, i) as Omit<KeyedStats, "key">;
-            stats.reasons = extra?.recentReasons() ?? [];
-            const totals = context.totals;
-            if (totals !== undefined && ordinal !== undefined)
-              stats.totals = totalsAt(totals, ordinal);
-            visit(key, stats);
+            if (entry !== undefined) this.#visitStats(entry, records, i, visit);
           }
         });
         return swept;
@@ -381,6 +363,27 @@ export class BreakerBox {
       one.timeouts = totals[at + T_TIMEOUTS];
       visit(key, one);
     }
+  }
+
+  /**
+   * `visit(key, stats)` for record `i` of a sweep's chunk, whose slot maps to `entry`: a local box
+   * maps a slot to its ordinal, a shared box to its key (this thread may have met it or not).
+   */
+  #visitStats(
+    entry: number | string,
+    records: Float64Array,
+    i: number,
+    visit: (key: string, stats: Omit<KeyedStats, "key">) => void,
+  ): void {
+    const context = this.#context;
+    const ordinal = typeof entry === "number" ? entry : this.#ordinals.get(entry);
+    const key = typeof entry === "number" ? (context.keys[entry] as string) : entry;
+    const extra = ordinal === undefined ? undefined : context.extras.get(ordinal);
+    const stats = statsAt(context.store, records, i) as Omit<KeyedStats, "key">;
+    stats.reasons = extra?.recentReasons() ?? [];
+    const totals = context.totals;
+    if (totals !== undefined && ordinal !== undefined) stats.totals = totalsAt(totals, ordinal);
+    visit(key, stats);
   }
 
   /** The keys: in creation order, or for a shared box every thread's, in key-table order. */
