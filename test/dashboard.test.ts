@@ -205,3 +205,43 @@ describe.skipIf(!present)("the dashboard in Chromium", () => {
     board.close();
   }, 60_000);
 });
+
+describe("dashboard options", () => {
+  it("says what is wrong with them", () => {
+    const box = new BreakerBox();
+    expect(() => dashboard(5 as never)).toThrow(
+      "dashboard: the first argument must be a BreakerBox or a record of them",
+    );
+    expect(() => dashboard({ a: {} as never })).toThrow('dashboard: "a" is not a BreakerBox');
+    expect(() => dashboard(box, { path: "breakers" })).toThrow(
+      `path must be a string starting with '/', got "breakers"`,
+    );
+    expect(() => dashboard(box, { intervalMs: 10 })).toThrow(
+      "intervalMs must be an integer in [50, 60000], got 10",
+    );
+    expect(() => dashboard(box, { authorize: true as never })).toThrow(
+      "authorize must be a function, got boolean",
+    );
+  });
+
+  it("answers 404 outside its path and to unknown actions; reads no body it does not need", async () => {
+    const board = dashboard(new BreakerBox(), { authorize: () => true });
+    expect((await board.fetch(new Request("http://x/elsewhere"))).status).toBe(404);
+    expect((await board.fetch(new Request("http://x/breakers/nothing"))).status).toBe(404);
+    const html = await (await board.fetch(new Request("http://x/breakers"))).text();
+    const token = /name="csrf" content="([0-9a-f]+)"/.exec(html)![1];
+    const post = (body: string) =>
+      board.fetch(
+        new Request("http://x/breakers/action", {
+          method: "POST",
+          headers: { "x-csrf-token": token },
+          body,
+        }),
+      );
+    expect((await post("not json")).status).toBe(400);
+    expect(
+      (await post(JSON.stringify({ box: "default", key: "none", action: "reset" }))).status,
+    ).toBe(404);
+    board.close();
+  });
+});

@@ -79,9 +79,10 @@ export function dashboard(
   options: DashboardOptions = {},
 ): Dashboard {
   const named = checkBoxes(boxes);
-  const path = (options.path ?? "/breakers").replace(/\/+$/, "");
-  if (typeof path !== "string" || (path !== "" && !path.startsWith("/")))
-    throw new TypeError(`path must start with '/', got ${JSON.stringify(options.path)}`);
+  const given = options.path ?? "/breakers";
+  if (typeof given !== "string" || !given.startsWith("/"))
+    throw new TypeError(`path must be a string starting with '/', got ${JSON.stringify(given)}`);
+  const path = given.replace(/\/+$/, "");
   const intervalMs = options.intervalMs ?? 1000;
   if (!(Number.isInteger(intervalMs) && intervalMs >= 50 && intervalMs <= 60_000))
     throw new RangeError(`intervalMs must be an integer in [50, 60000], got ${String(intervalMs)}`);
