@@ -458,10 +458,10 @@ describe("server middleware for a gateway", () => {
 
   it("timeoutMs: a response later than it counts as a failure; a client gone after it too", async () => {
     const box = new BreakerBox({ trip: { consecutiveFailures: 100 } });
-    const middleware = nodeMiddleware(box, { timeoutMs: 30 });
+    const middleware = nodeMiddleware(box, { timeoutMs: 250 });
     const server = createServer((req, res) =>
       middleware(req, res, () => {
-        const delay = req.url === "/slow" ? 80 : 0;
+        const delay = req.url === "/slow" ? 500 : 0;
         setTimeout(() => res.end("late or not"), delay);
       }),
     );
@@ -470,14 +470,14 @@ describe("server middleware for a gateway", () => {
     await fetch(`${base}/slow`);
     const gone = new AbortController();
     const call = fetch(`${base}/slow`, { signal: gone.signal }).catch(() => undefined);
-    await sleep(50);
+    await sleep(300);
     gone.abort();
     await call;
-    await sleep(60);
+    await sleep(300);
     expect(box.get("GET:///fast").counts).toMatchObject({ successes: 1, failures: 0 });
     expect(box.get("GET:///slow").counts).toMatchObject({ successes: 0, failures: 2 });
     expect(box.get("GET:///slow").stats().reasons).toContain(
-      "the request was not answered within 30 ms",
+      "the request was not answered within 250 ms",
     );
   });
 });

@@ -136,7 +136,7 @@ describe.skipIf(!haveRedis).each(engines)("breakerbox/redis on the %s engine", (
     }
     // ~2.5 s / 0.4 s ≈ 6 open periods: one probe each across the cluster (isolated: three each).
     expect(probes).toBeGreaterThan(0);
-    expect(probes).toBeLessThanOrEqual(9);
+    expect(probes).toBeLessThanOrEqual(12); // alone: ~18; slack for syncs that lag on a busy machine
   });
 
   it("any string is a key; every Redis key is under the cluster's prefix and expires", async () => {
@@ -178,7 +178,7 @@ describe.skipIf(!haveRedis).each(engines)("breakerbox/redis on the %s engine", (
     server.resume();
     await until(() => a.handle.stats.up, 5000);
     expect(events).toEqual(["down", "up"]);
-    expect(whilePaused).toBeLessThan(20); // no call waited on Redis
+    expect(whilePaused).toBeLessThan(200); // no call waited on the paused Redis (1.5 s): a GC pause at most
     await server.restart();
     await drive(300);
     expect(await until(() => a.handle.stats.up && b.handle.stats.up, 8000)).toBe(true);
