@@ -25,7 +25,7 @@ import {
   SLOT_LOCK_SIZE, SLOT_POLICY, SHARED_OWNER_SHIFT,
 } from "../src/core/layout";
 import { updatePass } from "./adaptive";
-import { count } from "./three-state";
+import { count, updateFlags } from "./three-state";
 import { addSuccesses, policyOf } from "./window";
 
 /** Address of the lock word of a slot under policy record `policyIndex`. */
@@ -49,6 +49,7 @@ export function acquire(slot: u32): u32 {
       updatePass(slot, policy);
     } else {
       count(slot, policy, OUTCOME_SUCCESS, false, counted);
+      updateFlags(slot); // the window's sums moved
     }
   }
   return lock;

@@ -19,16 +19,19 @@ export function tallySize(policy: u32): u32 {
 
 /**
  * Brings the slot's bucket number to `now` (the facade's fast path compares it for every kind)
- * and, for a time window, clears the buckets that fell out.
+ * and, for a time window, clears the buckets that fell out. Returns whether the window's sums
+ * may have moved (a time window advanced).
  */
-export function rollTally(slot: u32, policy: u32, now: f64): void {
+export function rollTally(slot: u32, policy: u32, now: f64): bool {
   if (load<u8>(policy + POLICY_WINDOW) == WINDOW_TIME) {
     const offset = advance(slot, policy, now, slot + THREE_STATE_HEADER_SIZE, <u32>load<u16>(slot + TS_OFFSET));
-    if (offset >= 0) store<u16>(slot + TS_OFFSET, <u16>offset);
-    return;
+    if (offset < 0) return false;
+    store<u16>(slot + TS_OFFSET, <u16>offset);
+    return true;
   }
   const current = bucketNumber(policy, now);
   if (current - load<u32>(slot + SLOT_BUCKET) < 0x80000000) store<u32>(slot + SLOT_BUCKET, current);
+  return false; // a count window's sums do not move with time
 }
 
 /** Adds `count` calls of the same kind (CALL_FAILURE and CALL_SLOW bits) to the window. */

@@ -97,8 +97,7 @@ export function catchUp(slot: u32, policy: u32, now: f64): void {
     store<u8>(slot + SLOT_PENDING, 0);
     count(slot, policy, OUTCOME_SUCCESS, false, pending);
   }
-  rollTally(slot, policy, now);
-  updateFlags(slot);
+  if (rollTally(slot, policy, now) || pending != 0) updateFlags(slot); // the sums moved
 }
 
 /** Moves to `state` at `now`: a new generation, counts and window cleared, no probes in flight. */
@@ -295,7 +294,7 @@ export function mergeThreeState(slot: u32, successes: u32, failures: u32, now: f
   if (load<u8>(slot + TS_STATE) != STATE_CLOSED || load<u8>(slot + TS_MODE) == MODE_DISABLED) return 0;
   if (successes != 0) count(slot, policy, OUTCOME_SUCCESS, false, successes);
   if (failures != 0) count(slot, policy, OUTCOME_FAILURE, false, failures);
-  if (successes + failures != 0 && shouldTrip(slot, policy)) return open(slot, policy, now, 0);
+  if ((successes | failures) != 0 && shouldTrip(slot, policy)) return open(slot, policy, now, 0);
   updateFlags(slot);
   return 0;
 }

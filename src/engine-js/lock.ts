@@ -10,7 +10,7 @@ import {
 } from "../core/layout.js";
 import { updatePass } from "./adaptive.js";
 import type { Views } from "../core/views.js";
-import { count } from "./three-state.js";
+import { count, updateFlags } from "./three-state.js";
 import { addSuccesses, policyOf } from "./window.js";
 
 /** Address of the lock word of a slot under policy record `policyIndex`. */
@@ -33,6 +33,7 @@ export function acquire(m: Views, slot: number): number {
       updatePass(m, slot, policy);
     } else {
       count(m, slot, policy, OUTCOME_SUCCESS, false, counted);
+      updateFlags(m, slot); // the window's sums moved
     }
   }
   return lock;

@@ -20,16 +20,19 @@ export function tallySize(m: Views, policy: number): number {
 
 /**
  * Brings the slot's bucket number to `now` (the facade's fast path compares it for every kind)
- * and, for a time window, clears the buckets that fell out.
+ * and, for a time window, clears the buckets that fell out. Returns whether the window's sums
+ * may have moved (a time window advanced).
  */
-export function rollTally(m: Views, slot: number, policy: number, now: number): void {
+export function rollTally(m: Views, slot: number, policy: number, now: number): boolean {
   if (m.u8[policy + POLICY_WINDOW] === WINDOW_TIME) {
     const offset = advance(m, slot, policy, now, slot + THREE_STATE_HEADER_SIZE, m.u16[(slot + TS_OFFSET) >>> 1]);
-    if (offset >= 0) m.u16[(slot + TS_OFFSET) >>> 1] = offset;
-    return;
+    if (offset < 0) return false;
+    m.u16[(slot + TS_OFFSET) >>> 1] = offset;
+    return true;
   }
   const current = bucketNumber(m, policy, now);
   if (((current - m.u32[(slot + SLOT_BUCKET) >>> 2]) >>> 0) < 0x80000000) m.u32[(slot + SLOT_BUCKET) >>> 2] = current;
+  return false; // a count window's sums do not move with time
 }
 
 /** Adds `count` calls of the same kind (CALL_FAILURE and CALL_SLOW bits) to the window. */

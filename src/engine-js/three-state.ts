@@ -98,8 +98,7 @@ export function catchUp(m: Views, slot: number, policy: number, now: number): vo
     m.u8[slot + SLOT_PENDING] = 0;
     count(m, slot, policy, OUTCOME_SUCCESS, false, pending);
   }
-  rollTally(m, slot, policy, now);
-  updateFlags(m, slot);
+  if (rollTally(m, slot, policy, now) || pending !== 0) updateFlags(m, slot); // the sums moved
 }
 
 /** Moves to `state` at `now`: a new generation, counts and window cleared, no probes in flight. */
@@ -296,7 +295,7 @@ export function mergeThreeState(m: Views, slot: number, successes: number, failu
   if (m.u8[slot + TS_STATE] !== STATE_CLOSED || m.u8[slot + TS_MODE] === MODE_DISABLED) return 0;
   if (successes !== 0) count(m, slot, policy, OUTCOME_SUCCESS, false, successes);
   if (failures !== 0) count(m, slot, policy, OUTCOME_FAILURE, false, failures);
-  if (successes + failures !== 0 && shouldTrip(m, slot, policy)) return open(m, slot, policy, now, 0);
+  if ((successes | failures) !== 0 && shouldTrip(m, slot, policy)) return open(m, slot, policy, now, 0);
   updateFlags(m, slot);
   return 0;
 }
