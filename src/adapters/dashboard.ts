@@ -36,6 +36,13 @@ export interface Dashboard {
   close(): void;
 }
 
+/** The page's files, by their path under the dashboard's: content type and body. */
+const ASSETS: Record<string, readonly [string, string]> = {
+  "/app.js": ["text/javascript; charset=utf-8", APP_JS],
+  "/app.css": ["text/css; charset=utf-8", APP_CSS],
+  "/icon.svg": ["image/svg+xml", ICON_SVG],
+};
+
 const ACTIONS = new Set(["force-open", "force-close", "reset", "isolate", "release"]);
 /** Security headers of every answer; the page's own CSP forbids anything not from this origin. */
 const CSP =
@@ -190,13 +197,18 @@ export function dashboard(
     "cache-control": "no-store",
   });
 
+  /** The part of `pathname` under the dashboard's path ('/' for the page), or undefined. */
+  const subPath = (pathname: string) =>
+    pathname.startsWith(`${path}/`) || pathname === path
+      ? pathname.slice(path.length) || "/"
+      : undefined;
+  /** A GET of the page or one of its files: its content type and body; undefined for others. */
+  const file = (sub: string): readonly [type: string, body: string] | undefined =>
+    sub === "/" ? ["text/html; charset=utf-8", html()] : ASSETS[sub];
+
   return {
     node(req, res, next) {
-      const url = new URL(req.url ?? "/", "http://localhost");
-      const sub =
-        url.pathname.startsWith(`${path}/`) || url.pathname === path
-          ? url.pathname.slice(path.length) || "/"
-          : undefined;
+      const sub = subPath(new URL(req.url ?? "/", "http://localhost").pathname);
       if (sub === undefined) {
         if (next) next();
         else {
@@ -204,14 +216,9 @@ export function dashboard(
         }
         return;
       }
-      if (req.method === "GET" && sub === "/") {
-        res.writeHead(200, headers("text/html; charset=utf-8")).end(html());
-      } else if (req.method === "GET" && sub === "/app.js") {
-        res.writeHead(200, headers("text/javascript; charset=utf-8")).end(APP_JS);
-      } else if (req.method === "GET" && sub === "/app.css") {
-        res.writeHead(200, headers("text/css; charset=utf-8")).end(APP_CSS);
-      } else if (req.method === "GET" && sub === "/icon.svg") {
-        res.writeHead(200, headers("image/svg+xml")).end(ICON_SVG);
+      const found = req.method === "GET" ? file(sub) : undefined;
+      if (found !== undefined) {
+        res.writeHead(200, headers(found[0])).end(found[1]);
       } else if (req.method === "GET" && sub === "/events") {
         res.writeHead(200, { ...headers("text/event-stream"), connection: "keep-alive" });
         const client: Client = { send: (text) => res.write(text), end: () => res.end() };
@@ -235,22 +242,12 @@ export function dashboard(
       }
     },
     async fetch(request) {
-      const url = new URL(request.url);
-      const sub =
-        url.pathname.startsWith(`${path}/`) || url.pathname === path
-          ? url.pathname.slice(path.length) || "/"
-          : undefined;
+      const sub = subPath(new URL(request.url).pathname);
       const answer = (status: number, body: BodyInit | null, type = "text/plain; charset=utf-8") =>
         new Response(body, { status, headers: headers(type) });
       if (sub === undefined) return new Response(null, { status: 404 });
-      if (request.method === "GET" && sub === "/")
-        return answer(200, html(), "text/html; charset=utf-8");
-      if (request.method === "GET" && sub === "/app.js")
-        return answer(200, APP_JS, "text/javascript; charset=utf-8");
-      if (request.method === "GET" && sub === "/app.css")
-        return answer(200, APP_CSS, "text/css; charset=utf-8");
-      if (request.method === "GET" && sub === "/icon.svg")
-        return answer(200, ICON_SVG, "image/svg+xml");
+      const found = request.method === "GET" ? file(sub) : undefined;
+      if (found !== undefined) return answer(200, found[1], found[0]);
       if (request.method === "GET" && sub === "/events") {
         let client: Client | undefined;
         const encoder = new TextEncoder();

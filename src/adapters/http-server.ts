@@ -63,6 +63,16 @@ export interface Server<Req> {
 
 const REFUSAL_BODIES = new Set(["json", "text", "none"]);
 
+/** The `refusal` option, checked; 'json' when not given. */
+export function checkRefusal(refusal: RefusalBody | undefined): RefusalBody {
+  const body = refusal ?? "json";
+  if (typeof body !== "function" && !REFUSAL_BODIES.has(body))
+    throw new TypeError(
+      `refusal must be 'json', 'text', 'none' or a function, got ${String(body)}`,
+    );
+  return body;
+}
+
 /**
  * Checks the options (a TypeError or RangeError naming the first wrong one). `patternOf` gives the
  * framework's matched route pattern (undefined when it knows none), `pathOf` the pathname.
@@ -88,11 +98,7 @@ export function server<Req>(
   const timeoutMs = options.timeoutMs ?? box.timeoutMs ?? Number.POSITIVE_INFINITY;
   if (!(typeof timeoutMs === "number" && timeoutMs > 0))
     throw new RangeError(`timeoutMs must be a number > 0, got ${String(timeoutMs)}`);
-  const refusal = options.refusal ?? "json";
-  if (typeof refusal !== "function" && !REFUSAL_BODIES.has(refusal))
-    throw new TypeError(
-      `refusal must be 'json', 'text', 'none' or a function, got ${String(refusal)}`,
-    );
+  const refusal = checkRefusal(options.refusal);
   const paths = options.excludePaths ?? [];
   if (!Array.isArray(paths) || paths.some((path) => typeof path !== "string"))
     throw new TypeError("excludePaths must be an array of pathnames");

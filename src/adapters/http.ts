@@ -14,6 +14,7 @@ import { errorText } from "./http-common.js";
 import {
   admit,
   type Call,
+  checkRefusal,
   isRefusal,
   type RefusalBody,
   type RefusalInfo,
@@ -106,12 +107,7 @@ export function nodeMiddleware(box: BreakerBox, options: ServerOptions<NodeReque
  * success nor failure; anything else goes on to the next error handler.
  */
 export function refusalHandler(options: { refusal?: RefusalBody } = {}) {
-  const refusal = options.refusal ?? "json";
-  if (typeof refusal !== "function" && !["json", "text", "none"].includes(refusal))
-    throw new TypeError(
-      `refusal must be 'json', 'text', 'none' or a function, got ${String(refusal)}`,
-    );
-  const s = { refusal };
+  const s = { refusal: checkRefusal(options.refusal) };
   return (error: unknown, _req: unknown, res: ServerResponse, next: (e?: unknown) => void) => {
     if (!isRefusal(error)) {
       next(error);
