@@ -8,9 +8,7 @@
 // redis-server, is measured by `npm run bench:cluster`; this draws it over a whole outage.)
 
 import { BreakerBox, type BreakerOptions } from "../src/index.js";
-import { type Bin, type RunResult, random, type Scenario } from "./simulator.js";
-
-const FAILURE_LATENCY_MS = 5;
+import { Backend, emptyBins, type RunResult, random, type Scenario } from "./simulator.js";
 
 /** The in-memory stand-in for Redis: counts per instance, the open time, the probe lease. */
 interface Store {
@@ -47,19 +45,9 @@ export function simulateCluster(
   };
   const sent = boxes.map(() => ({ successes: 0, failures: 0 }));
   const merged = boxes.map(() => boxes.map(() => ({ successes: 0, failures: 0 })));
-  const bins: Bin[] = Array.from({ length: Math.ceil(scenario.durationMs / binMs) }, () => ({
-    offered: 0,
-    passed: 0,
-    dropped: 0,
-    failures: 0,
-    successes: 0,
-    slow: 0,
-    dropRatio: 0,
-  }));
+  const bins = emptyBins(scenario, binMs);
   const pending: Array<{ at: number; who: number; token: number; ok: boolean }> = [];
-  const burst = scenario.capacity * 0.2;
-  let tokens = burst;
-  let refilled = 0;
+  const backend = new Backend(scenario, draw);
   let nextSync = syncMs;
   let arrival = 0;
 
@@ -126,12 +114,8 @@ export function simulateCluster(
       continue;
     }
     bin.passed++;
-    tokens = Math.min(burst, tokens + ((now - refilled) * scenario.capacity) / 1000);
-    refilled = now;
-    const fails = tokens < 1 || draw() < scenario.condition(now).failure;
-    if (tokens >= 1) tokens--;
-    const latency = fails ? FAILURE_LATENCY_MS : scenario.latencyMs * (0.5 + draw());
-    pending.push({ at: now + latency, who, token, ok: !fails });
+    const { ok, latency } = backend.call(now);
+    pending.push({ at: now + latency, who, token, ok });
   }
   settle(Number.POSITIVE_INFINITY);
   const name = `${instances} instances, ${joined ? `joined (syncMs ${syncMs})` : "alone"}`;

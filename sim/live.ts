@@ -9,16 +9,14 @@ import type { AddressInfo } from "node:net";
 import { dashboard } from "../src/adapters/dashboard.js";
 import { BreakerBox } from "../src/index.js";
 import { POLICIES, SCENARIOS } from "./scenarios.js";
-import { random, type Scenario } from "./simulator.js";
+import { Backend, random, type Scenario } from "./simulator.js";
 
-const FAILURE_LATENCY_MS = 5;
 const STEP_MS = 50;
 
 /** One policy's gateway in one scenario, stepped through virtual time. */
 class Lane {
   private arrival = 0;
-  private tokens: number;
-  private refilled = 0;
+  private readonly backend: Backend;
   private readonly pending: Array<{ at: number; token: number; ok: boolean; latency: number }> = [];
 
   constructor(
@@ -27,7 +25,7 @@ class Lane {
     private readonly key: string,
     private readonly draw: () => number,
   ) {
-    this.tokens = scenario.capacity * 0.2;
+    this.backend = new Backend(scenario, draw);
   }
 
   /**
@@ -55,18 +53,8 @@ class Lane {
       clock.t = epoch + next;
       const token = breaker.tryAcquire();
       if (token === 0) continue;
-      const burst = scenario.capacity * 0.2;
-      this.tokens = Math.min(
-        burst,
-        this.tokens + ((next - this.refilled) * scenario.capacity) / 1000,
-      );
-      this.refilled = next;
-      const fails = this.tokens < 1 || this.draw() < scenario.condition(next).failure;
-      if (this.tokens >= 1) this.tokens--;
-      const latency = fails
-        ? FAILURE_LATENCY_MS
-        : scenario.latencyMs * scenario.condition(next).slowdown * (0.5 + this.draw());
-      this.pending.push({ at: next + latency, token, ok: !fails, latency });
+      const { ok, latency } = this.backend.call(next);
+      this.pending.push({ at: next + latency, token, ok, latency });
     }
     settle(until);
     clock.t = epoch + until;

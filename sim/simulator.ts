@@ -68,6 +68,51 @@ export interface RunResult {
 
 const FAILURE_LATENCY_MS = 5;
 
+/** A run's bins of `binMs`, empty. */
+export function emptyBins(scenario: Scenario, binMs: number): Bin[] {
+  return Array.from({ length: Math.ceil(scenario.durationMs / binMs) }, () => ({
+    offered: 0,
+    passed: 0,
+    dropped: 0,
+    failures: 0,
+    successes: 0,
+    slow: 0,
+    dropRatio: 0,
+  }));
+}
+
+/**
+ * The scenario's backend: a token bucket of `capacity` per second with 200 ms of burst (a call
+ * beyond it fails fast), failures and slowdowns by the scenario's condition at the time, and a
+ * latency jittered by ±50 %. Every simulation of a scenario (one gateway, a cluster, the live
+ * demo) calls it, with its own generator.
+ */
+export class Backend {
+  private tokens: number;
+  private refilled = 0;
+
+  constructor(
+    private readonly scenario: Scenario,
+    private readonly draw: () => number,
+  ) {
+    this.tokens = scenario.capacity * 0.2;
+  }
+
+  /** A call arriving at `now`: whether it succeeds, and how long it takes. */
+  call(now: number): { ok: boolean; latency: number } {
+    const scenario = this.scenario;
+    const condition = scenario.condition(now);
+    const jitter = 0.5 + this.draw();
+    const burst = scenario.capacity * 0.2;
+    this.tokens = Math.min(burst, this.tokens + ((now - this.refilled) * scenario.capacity) / 1000);
+    this.refilled = now;
+    if (this.tokens < 1) return { ok: false, latency: FAILURE_LATENCY_MS }; // over capacity
+    this.tokens--;
+    if (this.draw() < condition.failure) return { ok: false, latency: FAILURE_LATENCY_MS };
+    return { ok: true, latency: scenario.latencyMs * condition.slowdown * jitter };
+  }
+}
+
 /** A binary min-heap of completion events, by time. */
 class Completions {
   private times: number[] = [];
@@ -139,20 +184,10 @@ export function simulate(
     policy.options === null
       ? null
       : new Breaker({ seed, engine, ...policy.options, now: () => now } as BreakerOptions);
-  const bins: Bin[] = Array.from({ length: Math.ceil(scenario.durationMs / binMs) }, () => ({
-    offered: 0,
-    passed: 0,
-    dropped: 0,
-    failures: 0,
-    successes: 0,
-    slow: 0,
-    dropRatio: 0,
-  }));
+  const bins = emptyBins(scenario, binMs);
   const completions = new Completions();
   const slowThreshold = scenario.latencyMs * 3;
-  const burst = scenario.capacity * 0.2;
-  let tokens = burst;
-  let refilled = 0;
+  const backend = new Backend(scenario, draw);
   let nextBin = binMs;
   let arrival = 0;
 
@@ -191,24 +226,7 @@ export function simulate(
       continue;
     }
     bin.passed++;
-    const condition = scenario.condition(now);
-    const jitter = 0.5 + draw();
-    let ok: boolean;
-    let latency: number;
-    tokens = Math.min(burst, tokens + ((now - refilled) * scenario.capacity) / 1000);
-    refilled = now;
-    if (tokens < 1) {
-      ok = false; // over capacity: rejected at once
-      latency = FAILURE_LATENCY_MS;
-    } else if (draw() < condition.failure) {
-      tokens--;
-      ok = false;
-      latency = FAILURE_LATENCY_MS;
-    } else {
-      tokens--;
-      ok = true;
-      latency = scenario.latencyMs * condition.slowdown * jitter;
-    }
+    const { ok, latency } = backend.call(now);
     completions.push(now + latency, { token, ok, latency });
   }
   settle(Infinity);
