@@ -249,9 +249,7 @@ export function joinCluster(box: BreakerBox, options: ClusterOptions): ClusterHa
     for (const [key, [successes, failures, now]] of moved) {
       if (batch.length >= o.maxKeysPerSync) break;
       if (!box.has(key)) {
-        keys.delete(key);
-        activity.delete(key);
-        openHere.delete(key);
+        forget(key);
         continue;
       }
       const breaker = box.get(key);
@@ -339,6 +337,7 @@ export function joinCluster(box: BreakerBox, options: ClusterOptions): ClusterHa
       if (batch[i].asked && !leased && breaker.state === "open") breaker.trip(2 * o.syncMs); // another instance holds the probe lease: wait for its word
     }
     stats.syncs++;
+    if (stats.syncs % 100 === 0) for (const key of keys.keys()) if (!box.has(key)) forget(key);
     stats.lastSyncAt = Date.now();
     stats.lagMs = stats.lastSyncAt - started;
     stats.keys = batch.length;
@@ -350,6 +349,12 @@ export function joinCluster(box: BreakerBox, options: ClusterOptions): ClusterHa
       }
       emit("cluster-up");
     }
+  }
+
+  /** Drops what this instance keeps of a key deleted from the box. */
+  function forget(key: string): void {
+    for (const held of [keys, activity, applied, manual, isolations]) held.delete(key);
+    for (const held of [opened, closed, openHere]) held.delete(key);
   }
 
   /** Puts `breaker` in a manual state the cluster asked for. */
