@@ -7,6 +7,7 @@
 
 import { Counter, register as defaultRegistry, Gauge, type Registry } from "prom-client";
 import type { BreakerBox, KeyedStats } from "../facade/box.js";
+import type { BreakerTotals } from "../facade/totals.js";
 import { STATES, scrapeCache } from "./metrics.js";
 
 export interface PrometheusOptions {
@@ -139,50 +140,51 @@ function makeMetrics(
       },
     }),
   );
-  metrics.push(
-    new Counter({
-      name: `${prefix}calls_total`,
-      help: "Calls settled since the box began counting, by outcome (timeouts are failures).",
-      labelNames: ["box", "key", "outcome"],
-      registers: [registry],
-      collect() {
-        this.reset();
-        each((box, s) => {
-          const totals = s.totals;
-          if (totals === undefined) return;
-          this.inc({ box, key: s.key, outcome: "success" }, totals.successes);
-          this.inc({ box, key: s.key, outcome: "failure" }, totals.failures);
-          this.inc({ box, key: s.key, outcome: "excluded" }, totals.exclusions);
-        });
-      },
-    }),
-  );
-  const counter = (name: string, help: string, value: (s: KeyedStats) => number | undefined) => {
+  /** A counter of the lifetime totals: a value per breaker, or a value per breaker and outcome. */
+  const counter = (
+    name: string,
+    help: string,
+    byOutcome: boolean,
+    values: (t: BreakerTotals) => Array<[outcome: string, value: number]>,
+  ) => {
     metrics.push(
       new Counter({
         name: prefix + name,
         help,
-        labelNames: ["box", "key"],
+        labelNames: byOutcome ? ["box", "key", "outcome"] : ["box", "key"],
         registers: [registry],
         collect() {
           this.reset();
           each((box, s) => {
-            const v = value(s);
-            if (v !== undefined) this.inc({ box, key: s.key }, v);
+            if (s.totals === undefined) return;
+            for (const [outcome, value] of values(s.totals))
+              this.inc(byOutcome ? { box, key: s.key, outcome } : { box, key: s.key }, value);
           });
         },
       }),
     );
   };
   counter(
+    "calls_total",
+    "Calls settled since the box began counting, by outcome (timeouts are failures).",
+    true,
+    (t) => [
+      ["success", t.successes],
+      ["failure", t.failures],
+      ["excluded", t.exclusions],
+    ],
+  );
+  counter(
     "rejections_total",
     "Calls the breaker refused since the box began counting (open, shedding, forced open, isolated, probes full).",
-    (s) => s.totals?.rejections,
+    false,
+    (t) => [["", t.rejections]],
   );
   counter(
     "timeouts_total",
     "Calls that ran out of their timeoutMs since the box began counting.",
-    (s) => s.totals?.timeouts,
+    false,
+    (t) => [["", t.timeouts]],
   );
   return metrics;
 }
