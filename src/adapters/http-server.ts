@@ -57,6 +57,8 @@ export interface Server<Req> {
   isFailure: (status: number) => boolean;
   skip: (request: Req, path: () => string) => boolean;
   timeoutMs: number;
+  /** Whether there is a timeout, so calls are timed. */
+  timed: boolean;
   refusal: RefusalBody;
   onReject: ((request: Req, key: string) => void) | undefined;
 }
@@ -124,6 +126,7 @@ export function server<Req>(
     skip: (request, path) =>
       (excluded.size !== 0 && excluded.has(path())) || (exclude?.(request) ?? false),
     timeoutMs,
+    timed: timeoutMs !== Number.POSITIVE_INFINITY,
     refusal,
     onReject: options.onReject,
   };
@@ -141,14 +144,14 @@ export function admit<Req>(s: Server<Req>, request: Req): Call | Breaker {
   const key = s.keyOf(request);
   const breaker = s.box.get(key);
   const token = breaker.tryAcquire();
-  if (token !== 0) return { breaker, token, start: performance.now() };
+  if (token !== 0) return { breaker, token, start: s.timed ? performance.now() : 0 };
   s.onReject?.(request, key);
   return breaker;
 }
 
 /** Settles a call whose response ended with `status`: late is a timeout, whatever the status. */
 export function settleResponse<Req>(s: Server<Req>, call: Call, status: number): void {
-  if (performance.now() - call.start > s.timeoutMs) timedOut(s, call);
+  if (late(s, call)) timedOut(s, call);
   else if (s.isFailure(status)) call.breaker.reject(call.token, reasonOf(status));
   else call.breaker.accept(call.token);
 }
@@ -158,8 +161,13 @@ export function settleResponse<Req>(s: Server<Req>, call: Call, status: number):
  * whose client went away: neither success nor failure, unless it was already late.
  */
 export function settleNeither<Req>(s: Server<Req>, call: Call): void {
-  if (performance.now() - call.start > s.timeoutMs) timedOut(s, call);
+  if (late(s, call)) timedOut(s, call);
   else call.breaker.exclude(call.token);
+}
+
+/** Whether a call outlived the timeout (no clock is read without one). */
+function late<Req>(s: Server<Req>, call: Call): boolean {
+  return s.timed && performance.now() - call.start > s.timeoutMs;
 }
 
 function timedOut<Req>(s: Server<Req>, call: Call): void {
