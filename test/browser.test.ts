@@ -3,14 +3,11 @@
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium, chromiumPresent as present } from "./browser/chromium.js";
 import { serve } from "./browser/serve.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const present = existsSync(CHROMIUM);
-if (!present && process.env.CI === "true")
-  throw new Error(`${CHROMIUM} is missing: .ci/run installs it with apt-get`);
 const root = new URL("..", import.meta.url).pathname;
 const dist = join(root, "dist");
 
@@ -79,19 +76,7 @@ describe.skipIf(!present)("in Chromium", () => {
         },
       },
     );
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-quic",
-      ],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {

@@ -3,35 +3,22 @@
 // when authorized, nothing is fetched from another origin, the page keeps to its strict CSP, and
 // 100,000 breakers put only the rows on screen in the DOM.
 
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dashboard } from "../src/adapters/dashboard.js";
 import { BreakerBox } from "../src/index.js";
-
-const CHROMIUM = "/usr/bin/chromium";
-const present = existsSync(CHROMIUM);
-if (!present && process.env.CI === "true")
-  throw new Error(`${CHROMIUM} is missing: .ci/run installs it with apt-get`);
+import { launchChromium, chromiumPresent as present } from "./browser/chromium.js";
 
 describe.skipIf(!present)("the dashboard in Chromium", () => {
   let browser: Browser;
   const servers: Server[] = [];
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-      ],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

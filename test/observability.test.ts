@@ -23,6 +23,15 @@ function scenario(engine: "wasm" | "js") {
   return { clock, box, healthy, sick, upstream };
 }
 
+/** A metric reader of the real OTel SDK, read on demand (cumulative). */
+class Reader extends MetricReader {
+  constructor() {
+    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
+  }
+  protected async onShutdown() {}
+  protected async onForceFlush() {}
+}
+
 describe.each(engines)("observability on the %s engine", (engine) => {
   it("box.stats() sweeps every breaker, matching each breaker's own stats", () => {
     const { box, sick, upstream } = scenario(engine);
@@ -98,13 +107,6 @@ describe.each(engines)("observability on the %s engine", (engine) => {
 
   it("OpenTelemetry: observable gauges with the breaker key, from a real SDK reader", async () => {
     const { box } = scenario(engine);
-    class Reader extends MetricReader {
-      constructor() {
-        super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
-      }
-      protected async onShutdown() {}
-      protected async onForceFlush() {}
-    }
     const reader = new Reader();
     const provider = new MeterProvider({ readers: [reader] });
     const stop = observeBreakerBox(box, provider.getMeter("test"));
@@ -170,13 +172,6 @@ describe.each(engines)("observability on the %s engine", (engine) => {
     const { box } = scenario(engine);
     const other = new BreakerBox({ engine });
     const one = other.get("upstream");
-    class Reader extends MetricReader {
-      constructor() {
-        super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
-      }
-      protected async onShutdown() {}
-      protected async onForceFlush() {}
-    }
     const reader = new Reader();
     const provider = new MeterProvider({ readers: [reader] });
     const meter = provider.getMeter("test");
